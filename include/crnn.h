@@ -1,0 +1,165 @@
+/* crnn.h — ocr-crnn: scene-text recognition (CNN + BiLSTM + CTC) in C.
+
+   A cropped image of a word or short line goes in; its text comes out.
+
+   Quick example:
+
+       crnn_error err;
+       crnn_model *model = crnn_model_load("models/en.crnn", &err);
+       if (!model) { fprintf(stderr, "%s\n", err.message); return 1; }
+       crnn_recognizer *rec = crnn_recognizer_new(model, &err);
+       crnn_result res;
+       crnn_params params = crnn_default_params();
+       if (crnn_recognize_file(rec, "word.png", &params, &res) == CRNN_OK)
+           printf("%s (%.2f)\n", res.text, res.confidence);
+       crnn_result_free(&res);
+       crnn_recognizer_free(rec);
+       crnn_model_free(model);
+
+   Ownership and threads
+   - A crnn_model is immutable after loading; any number of threads may share one.
+   - A crnn_recognizer holds one thread's scratch memory; never use one from two threads at
+     once. Create one per worker thread over the same model.
+   - A crnn_result owns its strings and arrays; release them with crnn_result_free().
+
+   Errors
+   - Functions that can fail return a crnn_status (CRNN_OK = 0). The message that explains it
+     — always naming the file and the reason where a file is involved — is in the crnn_error the
+     caller passed, or, for recognizer calls, in crnn_recognizer_error(rec).
+   - Nothing in the library prints, exits or aborts. */
+#ifndef CRNN_H
+#define CRNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CRNN_VERSION_STRING "0.1.0"
+
+/* Named limits, checked before any allocation. */
+#define CRNN_MAX_IMAGE_SIDE 65535            /* pixels per side of an input image */
+#define CRNN_MAX_IMAGE_PIXELS (64u << 20)    /* 64 megapixels */
+#define CRNN_MAX_INPUT_WIDTH 4096            /* columns after scaling to the model height */
+#define CRNN_MAX_IMAGE_FILE_BYTES (256u << 20)
+#define CRNN_MAX_MODEL_FILE_BYTES (512u << 20)
+
+typedef enum {
+    CRNN_OK = 0,
+    CRNN_ERR_IO,       /* a file could not be opened, read or written */
+    CRNN_ERR_FORMAT,   /* a model, dataset or lexicon file is malformed */
+    CRNN_ERR_IMAGE,    /* an image could not be decoded */
+    CRNN_ERR_LIMIT,    /* an input exceeds a named limit */
+    CRNN_ERR_NOMEM,    /* an allocation failed */
+    CRNN_ERR_ARG,      /* a caller passed an invalid argument */
+    CRNN_ERR_DIVERGED  /* training: loss or gradients kept turning non-finite */
+} crnn_status;
+
+typedef struct {
+    crnn_status code;
+    char message[512];
+} crnn_error;
+
+const char *crnn_status_name(crnn_status status);
+
+/* ---- models ------------------------------------------------------------------------------ */
+
+typedef struct crnn_model crnn_model;
+
+/* Loads a model in the v1 format (docs/model-format.md) for inference: batch-norm is folded
+   into the convolutions. Returns NULL and fills *err on failure. */
+crnn_model *crnn_model_load(const char *path, crnn_error *err);
+crnn_model *crnn_model_load_memory(const void *data, size_t size, const char *name,
+                                   crnn_error *err);
+void crnn_model_free(crnn_model *model);
+
+/* Facts about a loaded model. */
+int crnn_model_input_height(const crnn_model *model);
+int crnn_model_num_classes(const crnn_model *model);
+size_t crnn_model_num_params(const crnn_model *model);
+/* Writes a one-line human-readable summary ("7 conv, 2 lstm(256), 96 classes, 8.3 M params"). */
+void crnn_model_describe(const crnn_model *model, char *out, size_t out_size);
+/* The free-form metadata string stored in the file ("" if none). */
+const char *crnn_model_metadata(const crnn_model *model);
+
+/* ---- images ------------------------------------------------------------------------------ */
+
+/* An 8-bit grey image, row-major; stride is the distance between rows in bytes. */
+typedef struct {
+    int width, height, stride;
+    const uint8_t *pixels;
+} crnn_image;
+
+/* Decodes PNG, JPEG, BMP, GIF (first frame), TGA, PSD, PNM or HDR to 8-bit grey, any channel count or
+   bit depth. Dimensions are checked against the limits before decoding. On success *pixels
+   is malloc'ed (free() it) with stride == width. */
+crnn_status crnn_image_decode_file(const char *path, uint8_t **pixels, int *width, int *height,
+                                   crnn_error *err);
+crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *name,
+                                     uint8_t **pixels, int *width, int *height, crnn_error *err);
+
+/* ---- recognition ------------------------------------------------------------------------- */
+
+typedef enum {
+    CRNN_DECODE_GREEDY = 0, /* best path: most likely label per column, merged */
+    CRNN_DECODE_BEAM = 1    /* prefix beam search */
+} crnn_decoder;
+
+typedef struct crnn_lexicon crnn_lexicon;
+
+typedef struct {
+    crnn_decoder decoder;
+    int beam_width;                /* beam search only; default 10 */
+    const crnn_lexicon *lexicon;   /* NULL = lexicon-free */
+    int lexicon_case_insensitive;  /* match the lexicon ignoring case */
+    float lexicon_margin;          /* keep the free text if no lexicon word is within this
+                                      many nats of it; < 0 disables the fallback */
+    int lexicon_max_distance;      /* BK-tree candidate edit distance δ; default 3 */
+} crnn_params;
+
+crnn_params crnn_default_params(void);
+
+typedef struct {
+    char *text;               /* UTF-8, NUL-terminated */
+    float confidence;         /* product of the per-character confidences, 0..1 */
+    int num_chars;            /* code points in text */
+    float *char_confidence;   /* num_chars entries */
+    char *free_text;          /* lexicon decoding only: the unconstrained text, else NULL */
+    double log_prob;          /* log p(text | image) under the decoder used; 0 for greedy */
+    double milliseconds;      /* preprocessing + network + decoding */
+} crnn_result;
+
+void crnn_result_free(crnn_result *result);
+
+typedef struct crnn_recognizer crnn_recognizer;
+
+crnn_recognizer *crnn_recognizer_new(const crnn_model *model, crnn_error *err);
+void crnn_recognizer_free(crnn_recognizer *rec);
+/* The message of the last failed call on this recognizer. */
+const char *crnn_recognizer_error(const crnn_recognizer *rec);
+
+crnn_status crnn_recognize_image(crnn_recognizer *rec, const crnn_image *image,
+                                 const crnn_params *params, crnn_result *result);
+crnn_status crnn_recognize_file(crnn_recognizer *rec, const char *path,
+                                const crnn_params *params, crnn_result *result);
+crnn_status crnn_recognize_memory(crnn_recognizer *rec, const void *data, size_t size,
+                                  const char *name, const crnn_params *params,
+                                  crnn_result *result);
+/* Runs n images through the network as one batch (faster than n single calls on many
+   cores). results[i] is filled for every i; returns the first failure, if any. */
+crnn_status crnn_recognize_batch(crnn_recognizer *rec, const crnn_image *images, int n,
+                                 const crnn_params *params, crnn_result *results);
+
+/* The per-column log-probabilities of image `index` of the last recognition call on rec
+   (0 for single-image calls): *frames × *classes floats, row-major by frame, valid until the
+   next call on rec. NULL if there is no such image. For tools that draw or re-decode the
+   network output. */
+const float *crnn_recognizer_log_probs(const crnn_recognizer *rec, int index, int *frames,
+                                       int *classes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

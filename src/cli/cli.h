@@ -1,0 +1,29 @@
+/* cli.h — shared pieces of the ocr-crnn command-line program. */
+#ifndef CRNN_CLI_H
+#define CRNN_CLI_H
+
+#include <stdio.h>
+
+#include "crnn.h"
+
+/* Each sub-command: argv[0] is its name; returns the exit status (0 ok, 1 failure, 2 usage). */
+int cmd_recognize(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+/* The default model's path: $OCR_CRNN_MODEL, then models/en.crnn beside the executable's
+   folder (the build tree), then the installed copy. NULL if none exists. */
+const char *cli_default_model_path(char *buf, size_t size);
+/* Loads --model or the default; prints the reason and returns NULL on failure. */
+crnn_model *cli_load_model(const char *path);
+
+/* Writes s as a JSON string literal (quotes included). */
+void json_write_string(FILE *f, const char *s);
+
+/* Parses a positive integer option; returns -1 if malformed or outside [lo, hi]. */
+long cli_parse_long(const char *s, long lo, long hi);
+
+int cli_num_cores(void);
+
+#endif

@@ -1,0 +1,87 @@
+/* common.c — model discovery, JSON strings, number parsing. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#ifndef CRNN_MODEL_DIR
+#define CRNN_MODEL_DIR "/usr/local/share/ocr-crnn"
+#endif
+
+static int readable(const char *p) { return access(p, R_OK) == 0; }
+
+const char *cli_default_model_path(char *buf, size_t size) {
+    const char *env = getenv("OCR_CRNN_MODEL");
+    if (env && *env) {
+        snprintf(buf, size, "%s", env);
+        return buf;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            const char *rel[] = {"/../models/en.crnn", "/../share/ocr-crnn/default.crnn",
+                                 "/models/en.crnn"};
+            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+                snprintf(buf, size, "%s%s", exe, rel[i]);
+                if (readable(buf)) return buf;
+            }
+        }
+    }
+    snprintf(buf, size, "%s/default.crnn", CRNN_MODEL_DIR);
+    if (readable(buf)) return buf;
+    return NULL;
+}
+
+crnn_model *cli_load_model(const char *path) {
+    char buf[PATH_MAX + 64];
+    if (!path) {
+        path = cli_default_model_path(buf, sizeof buf);
+        if (!path) {
+            fprintf(stderr, "ocr-crnn: no default model is installed yet; pass --model FILE "
+                            "(or set OCR_CRNN_MODEL)\n");
+            return NULL;
+        }
+    }
+    crnn_error err;
+    crnn_model *m = crnn_model_load(path, &err);
+    if (!m) fprintf(stderr, "ocr-crnn: %s\n", err.message);
+    return m;
+}
+
+void json_write_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+long cli_parse_long(const char *s, long lo, long hi) {
+    if (!s || !*s) return -1;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return -1;
+    return v;
+}
+
+int cli_num_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}

@@ -1,0 +1,30 @@
+/* greedy.c — best-path decoding. */
+#include <math.h>
+#include <stddef.h>
+
+#include "ctc/ctc.h"
+
+int ctc_greedy_decode(const float *lp, int T, int C, int *labels, float *confidence, int *frames,
+                      int max) {
+    int n = 0, prev = 0;
+    for (int t = 0; t < T; t++) {
+        const float *row = lp + (size_t)t * C;
+        int best = 0;
+        for (int k = 1; k < C; k++)
+            if (row[k] > row[best]) best = k;
+        float p = expf(row[best]);
+        if (best != 0 && best == prev && n > 0) {
+            if (p > confidence[n - 1]) { /* same run: keep its most confident frame */
+                confidence[n - 1] = p;
+                if (frames) frames[n - 1] = t;
+            }
+        } else if (best != 0 && n < max) {
+            labels[n] = best;
+            confidence[n] = p;
+            if (frames) frames[n] = t;
+            n++;
+        }
+        prev = best;
+    }
+    return n;
+}

@@ -1,0 +1,118 @@
+/* resize.c — height normalisation. The aspect ratio is kept (no squashing to a fixed width):
+   CTC needs roughly as many frames per character for short words as for long ones. */
+#include <math.h>
+#include <string.h>
+
+#include "image/image.h"
+
+int image_input_width(int w, int h, int input_height, int min_width) {
+    double scaled = (double)w * input_height / (double)h;
+    long ow = lround(scaled);
+    if (ow < min_width) ow = min_width;
+    if (ow < 1) ow = 1;
+    if (ow > CRNN_MAX_INPUT_WIDTH) ow = CRNN_MAX_INPUT_WIDTH; /* extreme aspect: squash */
+    return (int)ow;
+}
+
+/* One output sample of a 1-D resampling from n_in to n_out positions, stride apart. */
+static float sample_1d(const float *in, int n_in, int n_out, int i, size_t stride) {
+    double scale = (double)n_in / n_out;
+    if (scale >= 1.0) { /* area average over [i·scale, (i+1)·scale) */
+        double a = i * scale, b = a + scale;
+        int i0 = (int)floor(a), i1 = (int)ceil(b);
+        if (i1 > n_in) i1 = n_in;
+        double acc = 0, wsum = 0;
+        for (int k = i0; k < i1; k++) {
+            double lo = k > a ? k : a, hi = k + 1 < b ? k + 1 : b;
+            double wgt = hi - lo;
+            if (wgt <= 0) continue;
+            acc += wgt * in[(size_t)k * stride];
+            wsum += wgt;
+        }
+        return wsum > 0 ? (float)(acc / wsum) : in[(size_t)i0 * stride];
+    }
+    double x = (i + 0.5) * scale - 0.5; /* bilinear at pixel centres */
+    if (x < 0) x = 0;
+    if (x > n_in - 1) x = n_in - 1;
+    int x0 = (int)x;
+    int x1 = x0 + 1 < n_in ? x0 + 1 : x0;
+    double f = x - x0;
+    return (float)((1 - f) * in[(size_t)x0 * stride] + f * in[(size_t)x1 * stride]);
+}
+
+void image_resample(float *out, int oh, int ow, const float *in, int h, int w, float *tmp) {
+    for (int y = 0; y < h; y++) /* horizontal pass: h × w → h × ow */
+        for (int x = 0; x < ow; x++) tmp[(size_t)y * ow + x] = sample_1d(in + (size_t)y * w, w, ow, x, 1);
+    for (int x = 0; x < ow; x++) /* vertical pass: h × ow → oh × ow */
+        for (int y = 0; y < oh; y++) out[(size_t)y * ow + x] = sample_1d(tmp + x, h, oh, y, (size_t)ow);
+}
+
+void image_to_input(float *out, float *scratch, const crnn_image *img, int H, int out_width,
+                    float mean, float std) {
+    int natural = (int)lround((double)img->width * H / img->height);
+    if (natural < 1) natural = 1;
+    int content = natural < out_width ? natural : out_width;
+    int x0 = (out_width - content) / 2;
+    /* Border mean: the background for padding. */
+    double border = 0;
+    int nb = 0;
+    for (int x = 0; x < img->width; x++) {
+        border += img->pixels[x] + img->pixels[(size_t)(img->height - 1) * img->stride + x];
+        nb += 2;
+    }
+    for (int y = 0; y < img->height; y++) {
+        border += img->pixels[(size_t)y * img->stride] +
+                  img->pixels[(size_t)y * img->stride + img->width - 1];
+        nb += 2;
+    }
+    float bg = (float)(border / nb);
+    float inv = 1.0f / (255.0f * std);
+    float off = mean / std;
+    if (img->height == H && content == img->width) {
+        for (int y = 0; y < H; y++) {
+            float *row = out + (size_t)y * out_width;
+            for (int x = 0; x < out_width; x++) {
+                int sx = x - x0;
+                float v = (sx >= 0 && sx < content) ? img->pixels[(size_t)y * img->stride + sx] : bg;
+                row[x] = v * inv - off;
+            }
+        }
+        return;
+    }
+    /* Horizontal pass from bytes into scratch (h × content), then vertical into out. */
+    for (int y = 0; y < img->height; y++) {
+        const uint8_t *src = img->pixels + (size_t)y * img->stride;
+        float *dst = scratch + (size_t)y * content;
+        double scale = (double)img->width / content;
+        for (int x = 0; x < content; x++) {
+            if (scale >= 1.0) {
+                double a = x * scale, b = a + scale;
+                int i0 = (int)floor(a), i1 = (int)ceil(b);
+                if (i1 > img->width) i1 = img->width;
+                double acc = 0, wsum = 0;
+                for (int k = i0; k < i1; k++) {
+                    double lo = k > a ? k : a, hi = k + 1 < b ? k + 1 : b;
+                    if (hi <= lo) continue;
+                    acc += (hi - lo) * src[k];
+                    wsum += hi - lo;
+                }
+                dst[x] = wsum > 0 ? (float)(acc / wsum) : src[i0];
+            } else {
+                double sx = (x + 0.5) * scale - 0.5;
+                if (sx < 0) sx = 0;
+                if (sx > img->width - 1) sx = img->width - 1;
+                int s0 = (int)sx, s1 = s0 + 1 < img->width ? s0 + 1 : s0;
+                double f = sx - s0;
+                dst[x] = (float)((1 - f) * src[s0] + f * src[s1]);
+            }
+        }
+    }
+    for (int x = 0; x < out_width; x++) {
+        int sx = x - x0;
+        for (int y = 0; y < H; y++) {
+            float v = (sx >= 0 && sx < content) ? sample_1d(scratch + sx, img->height, H, y, (size_t)content)
+                                                : bg;
+            out[(size_t)y * out_width + x] = v * inv - off;
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/* conv2d.c — 2-D convolution as im2col + one sgemm per group of images. */
+#include <cblas.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+/* Unfolds image b into columns [c0, c0 + hout·wout) of cols (rows Cin·kh·kw, stride ld). */
+static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t in_ld,
+                   size_t in_off, int cin, int hin, int win, int hout, int wout, window2d k) {
+    for (int c = 0; c < cin; c++) {
+        const float *src = inp + (size_t)c * in_ld + in_off;
+        for (int ki = 0; ki < k.kh; ki++) {
+            for (int kj = 0; kj < k.kw; kj++) {
+                float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
+                /* The valid output x range for this kernel column: ix = ox·sw − pw + kj ∈ [0, win). */
+                int x_lo = 0, x_hi = wout; /* [x_lo, x_hi) */
+                while (x_lo < wout && x_lo * k.sw - k.pw + kj < 0) x_lo++;
+                while (x_hi > x_lo && (x_hi - 1) * k.sw - k.pw + kj >= win) x_hi--;
+                for (int oy = 0; oy < hout; oy++) {
+                    float *d = dst + (size_t)oy * wout;
+                    int iy = oy * k.sh - k.ph + ki;
+                    if (iy < 0 || iy >= hin) {
+                        memset(d, 0, sizeof(float) * (size_t)wout);
+                        continue;
+                    }
+                    const float *s = src + (size_t)iy * win;
+                    for (int ox = 0; ox < x_lo; ox++) d[ox] = 0;
+                    if (k.sw == 1) {
+                        if (x_hi > x_lo)
+                            memcpy(d + x_lo, s + x_lo - k.pw + kj,
+                                   sizeof(float) * (size_t)(x_hi - x_lo));
+                    } else {
+                        for (int ox = x_lo; ox < x_hi; ox++) d[ox] = s[ox * k.sw - k.pw + kj];
+                    }
+                    for (int ox = x_hi > x_lo ? x_hi : x_lo; ox < wout; ox++) d[ox] = 0;
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: adds columns back onto the image they came from. */
+static void col2im(float *dinp, size_t in_ld, size_t in_off, const float *cols, size_t ld,
+                   size_t c0, int cin, int hin, int win, int hout, int wout, window2d k) {
+    for (int c = 0; c < cin; c++) {
+        float *dst = dinp + (size_t)c * in_ld + in_off;
+        for (int ki = 0; ki < k.kh; ki++) {
+            for (int kj = 0; kj < k.kw; kj++) {
+                const float *src = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
+                for (int oy = 0; oy < hout; oy++) {
+                    int iy = oy * k.sh - k.ph + ki;
+                    if (iy < 0 || iy >= hin) continue;
+                    const float *s = src + (size_t)oy * wout;
+                    float *d = dst + (size_t)iy * win;
+                    for (int ox = 0; ox < wout; ox++) {
+                        int ix = ox * k.sw - k.pw + kj;
+                        if (ix >= 0 && ix < win) d[ix] += s[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Next group of images [b0, *b1) whose unfolded columns fit in cap floats. */
+static int next_group(int b0, const map_geom *gout, size_t rows, size_t cap) {
+    size_t used = 0;
+    int b = b0;
+    while (b < gout->n) {
+        size_t need = rows * (size_t)gout->h * (size_t)gout->w[b];
+        if (b > b0 && used + need > cap) break;
+        used += need;
+        b++;
+    }
+    return b;
+}
+
+void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
+                    const float *weight, const float *bias, int cin, int cout, window2d k,
+                    const map_geom *gin, const map_geom *gout) {
+    size_t K = (size_t)cin * k.kh * k.kw;
+    size_t P = gout->total;
+    int pointwise = k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
+    for (int o = 0; o < cout; o++) {
+        float b = bias ? bias[o] : 0.0f;
+        float *row = out + (size_t)o * P;
+        for (size_t p = 0; p < P; p++) row[p] = b;
+    }
+    if (pointwise) { /* 1×1: the input already is the column matrix */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)P, (int)K, 1.0f, weight,
+                    (int)K, inp, (int)gin->total, 1.0f, out, (int)P);
+        return;
+    }
+    for (int b0 = 0; b0 < gout->n;) {
+        int b1 = next_group(b0, gout, K, cols_cap);
+        size_t c0 = gout->off[b0];
+        size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
+        for (int b = b0; b < b1; b++)
+            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], cin, gin->h,
+                   gin->w[b], gout->h, gout->w[b], k);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)ncols, (int)K, 1.0f,
+                    weight, (int)K, cols, (int)ncols, 1.0f, out + c0, (int)P);
+        b0 = b1;
+    }
+}
+
+void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, size_t cols_cap,
+                     const float *dout, const float *inp, const float *weight, int cin, int cout,
+                     window2d k, const map_geom *gin, const map_geom *gout) {
+    size_t K = (size_t)cin * k.kh * k.kw;
+    size_t P = gout->total;
+    for (int o = 0; o < cout; o++) {
+        const float *row = dout + (size_t)o * P;
+        double s = 0;
+        for (size_t p = 0; p < P; p++) s += row[p];
+        dbias[o] += (float)s;
+    }
+    for (int b0 = 0; b0 < gout->n;) {
+        int b1 = next_group(b0, gout, K, cols_cap);
+        size_t c0 = gout->off[b0];
+        size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
+        for (int b = b0; b < b1; b++)
+            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], cin, gin->h,
+                   gin->w[b], gout->h, gout->w[b], k);
+        /* dW (Cout × K) += dout (Cout × n) · colsᵀ (n × K) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, (int)K, (int)ncols, 1.0f,
+                    dout + c0, (int)P, cols, (int)ncols, 1.0f, dweight, (int)K);
+        if (dinp) {
+            /* dcols (K × n) = Wᵀ (K × Cout) · dout (Cout × n), then fold back. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ncols, cout, 1.0f,
+                        weight, (int)K, dout + c0, (int)P, 0.0f, cols, (int)ncols);
+            for (int b = b0; b < b1; b++)
+                col2im(dinp, gin->total, gin->off[b], cols, ncols, gout->off[b] - c0, cin, gin->h,
+                       gin->w[b], gout->h, gout->w[b], k);
+        }
+        b0 = b1;
+    }
+}

@@ -1,0 +1,36 @@
+/* network.h — runs a model's layer list over a batch: forward for inference and training, and
+   backward for training. Owns every activation buffer (grown on demand, reused across calls)
+   so one network object serves one thread for its whole life. */
+#ifndef CRNN_NETWORK_H
+#define CRNN_NETWORK_H
+
+#include "model/model.h"
+#include "nn/nn.h"
+
+#define NET_MAX_BATCH 4096
+
+typedef struct network network;
+
+network *network_new(void);
+void network_free(network *net);
+
+/* input: the batch's normalised pixels as one 1 × P map (image b at columns off[b], rows of
+   width widths[b], height = model input height). Inference mode needs batch-norm folded.
+   Training mode uses batch statistics, updates the running statistics in m, and keeps what
+   backward needs. Returns CRNN_ERR_NOMEM or CRNN_ERR_ARG with err filled. */
+crnn_status network_forward(network *net, crnn_model *m, const float *input, const int *widths,
+                            int B, int training, float bn_momentum, crnn_error *err);
+
+/* After a training forward: log-probabilities (B, T, C), T = longest output, len[b] frames of
+   sample b. */
+const float *network_log_probs(const network *net, int *B, int *T, int *C, const int **len);
+
+/* Adds d loss / d params to grads (laid out like m->params), given d loss / d logits (B, T, C),
+   the gradient at the input of the final log-softmax. */
+crnn_status network_backward(network *net, const crnn_model *m, float *grads,
+                             const float *dlogits, crnn_error *err);
+
+/* Bytes currently held by the network's buffers. */
+size_t network_memory(const network *net);
+
+#endif

@@ -1,0 +1,106 @@
+/* nn.h — the layers. Each is a forward/backward pair of plain functions (outputs first, then
+   inputs, then sizes). Backward passes accumulate into parameter gradients with +=, and into
+   input gradients with += as well, so a tensor used twice simply gets both contributions.
+
+   Convolutional layers work on a batch of images of one height and different widths, stored
+   as a C × P matrix: row c holds channel c of every image, image b occupying the columns
+   [off[b], off[b] + h·w[b]) in row-major (y, x) order. One sgemm then covers the whole batch,
+   and no image is padded, so a narrow image's result never depends on its neighbours.
+
+   Sequence layers work on B × T × F arrays (T = longest sequence); sample b uses its first
+   len[b] steps and the rest is ignored on input and zero on output. */
+#ifndef CRNN_NN_H
+#define CRNN_NN_H
+
+#include <stddef.h>
+
+typedef struct {
+    int n;             /* images */
+    int h;             /* rows, the same for every image */
+    const int *w;      /* columns of each image */
+    const size_t *off; /* first column of each image in the C × P matrix */
+    size_t total;      /* P = Σ h·w[b] */
+} map_geom;
+
+typedef struct {
+    int kh, kw, sh, sw, ph, pw;
+} window2d;
+
+/* ---- conv2d.c ---- */
+/* inp is (Cin, Pin), weight (Cout, Cin·kh·kw), bias (Cout), out (Cout, Pout). cols is scratch of
+   cols_cap floats, which must hold at least Cin·kh·kw × (the largest single image's h·w at the
+   output); images are processed in groups that fit. */
+void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
+                    const float *weight, const float *bias, int cin, int cout, window2d k,
+                    const map_geom *gin, const map_geom *gout);
+/* dinp (may be NULL) and dweight, dbias accumulate. */
+void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, size_t cols_cap,
+                     const float *dout, const float *inp, const float *weight, int cin, int cout,
+                     window2d k, const map_geom *gin, const map_geom *gout);
+
+/* ---- batchnorm.c ---- */
+/* Training mode: normalise each of the C rows of x (C, P) with its own mean and variance.
+   Saves mean and rstd (C) for backward and updates the running statistics. */
+void batchnorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
+                       const float *beta, float *running_mean, float *running_var,
+                       float momentum, int C, size_t P);
+void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *gamma, const float *mean,
+                        const float *rstd, int C, size_t P);
+
+/* ---- activation.c ---- */
+void relu_forward(float *out, const float *inp, size_t n);      /* out may equal inp */
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* ---- maxpool.c ---- */
+/* inp (C, Pin), out (C, Pout); argmax (C, Pout) gets the winning column of inp for backward
+   (may be NULL at inference). */
+void maxpool_forward(float *out, int *argmax, const float *inp, int C, window2d k,
+                     const map_geom *gin, const map_geom *gout);
+void maxpool_backward(float *dinp, const float *dout, const int *argmax, int C, size_t Pin,
+                      size_t Pout);
+
+/* ---- sequence.c ---- */
+/* map (C, P) with height h → seq (B, T, C·h), feature c·h + y; padding steps are zeroed. */
+void map_to_sequence_forward(float *seq, const float *map, int C, const map_geom *g, int T);
+void map_to_sequence_backward(float *dmap, const float *dseq, int C, const map_geom *g, int T);
+
+/* ---- lstm.c ---- one direction of an LSTM layer (PyTorch gate order i, f, g, o).
+   inp (B, T, In); out (B, T, out_stride), h written at columns [col, col + H);
+   w_ih (4H, In), w_hh (4H, H), b_ih, b_hh (4H).
+   gates (B, T, 4H) and cells (B, T, H) are saved for backward; state (B, 2H) and step (B, 4H)
+   are scratch. reverse runs each sample from its own last step back to 0. */
+void lstm_forward(float *out, int out_stride, int col, float *gates, float *cells, float *state,
+                  float *step, const float *inp, const float *w_ih, const float *w_hh,
+                  const float *b_ih, const float *b_hh, const int *len, int B, int T, int In,
+                  int H, int reverse);
+/* dinp (B, T, In) accumulates; dgates (B, T, 4H), hprev (B, T, H) and step (B, 6H) are scratch. */
+void lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+                   float *dgates, float *hprev, float *step, const float *dout, int out_stride,
+                   int col, const float *out, const float *gates, const float *cells,
+                   const float *inp, const float *w_ih, const float *w_hh, const int *len, int B,
+                   int T, int In, int H, int reverse);
+
+/* ---- gru.c ---- one direction of a GRU layer (PyTorch gate order r, z, n).
+   gates (B, T, 4H) saves r, z, n and W_hn·h + b_hn per step; state (B, H), step (B, 3H). */
+void gru_forward(float *out, int out_stride, int col, float *gates, float *state, float *step,
+                 const float *inp, const float *w_ih, const float *w_hh, const float *b_ih,
+                 const float *b_hh, const int *len, int B, int T, int In, int H, int reverse);
+/* dx (B, T, 3H), dh (B, T, 3H), hprev (B, T, H) and step (B, 2H) are scratch. */
+void gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh, float *dx,
+                  float *dh, float *hprev, float *step, const float *dout, int out_stride,
+                  int col, const float *out, const float *gates, const float *inp,
+                  const float *w_ih, const float *w_hh, const int *len, int B, int T, int In,
+                  int H, int reverse);
+
+/* ---- linear.c ---- inp (N, In), weight (O, In), bias (O), out (N, O). */
+void linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N,
+                    int In, int O);
+void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int N, int In, int O);
+
+/* ---- softmax.c ---- log-softmax over the last dimension of (N, C). */
+void log_softmax_forward(float *out, const float *inp, int N, int C);
+void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int C);
+
+#endif
