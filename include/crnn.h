@@ -159,6 +159,60 @@ crnn_status crnn_recognize_batch(crnn_recognizer *rec, const crnn_image *images,
 const float *crnn_recognizer_log_probs(const crnn_recognizer *rec, int index, int *frames,
                                        int *classes);
 
+
+/* ---- training ------------------------------------------------------------------------------
+   End to end from the CTC loss alone, on images labelled only with their text. See
+   docs/training.md. Progress goes to the log callback; nothing is printed. */
+
+typedef enum { CRNN_OPT_ADAM = 0, CRNN_OPT_ADADELTA = 1 } crnn_optimizer;
+typedef enum { CRNN_SCHED_COSINE = 0, CRNN_SCHED_ONECYCLE = 1, CRNN_SCHED_CONSTANT = 2 } crnn_schedule;
+
+#define CRNN_TRAIN_MAX_SOURCES 8
+
+typedef struct {
+    /* model: a new one from arch/charset/input_height, or fine-tuned from init_model */
+    const char *arch;          /* layer string or preset ("small", "paper"); see docs */
+    const char *charset;       /* "ascii" (default), "alnum", "ALNUM" or "file:PATH" */
+    int input_height;          /* default 32 */
+    const char *init_model;    /* start from this model file's weights (and architecture) */
+    /* data: up to 8 sources, each a dataset path (TSV, folder, LMDB) or "synth" */
+    int n_sources;
+    const char *sources[CRNN_TRAIN_MAX_SOURCES];
+    float weights[CRNN_TRAIN_MAX_SOURCES];
+    int augment[CRNN_TRAIN_MAX_SOURCES];      /* light jitter for real images */
+    const char *synth_fonts;                  /* font manifest for the generator (NULL: scan) */
+    const char *const *synth_backgrounds;     /* NULL-terminated folders, NULL = default */
+    const char *synth_words;                  /* word list (NULL: default) */
+    const char *val_data;      /* labelled set for validation; NULL = none */
+    int val_max;               /* use at most this many validation images (0 = all) */
+    long val_every;            /* steps between validations (default 1000) */
+    /* optimisation */
+    int batch_size;            /* default 32 */
+    long steps;                /* total steps of the schedule */
+    crnn_optimizer optimizer;  /* default Adam */
+    crnn_schedule schedule;    /* default cosine */
+    float lr, final_lr;        /* default 1e-3 → 1e-5 */
+    long warmup;               /* warm-up steps, default 500 */
+    float weight_decay;        /* decoupled, default 1e-4 */
+    float clip;                /* global gradient-norm clip, default 5 */
+    float bn_momentum;         /* default 0.1 */
+    uint64_t seed;
+    int threads;               /* BLAS threads for the compute (default: all cores) */
+    /* output */
+    const char *run_dir;       /* checkpoint.bin, best.crnn, log.csv, plot.png (created) */
+    int resume;                /* continue from run_dir/checkpoint.bin */
+    double checkpoint_seconds; /* default 300 */
+    const char *export_path;   /* also copy the best model here */
+    int export_half;           /* store the exported model's weights as f16 */
+    volatile int *stop;        /* set non-zero (e.g. from a signal) to checkpoint and stop */
+    void (*log)(void *user, const char *line);
+    void *log_user;
+} crnn_train_options;
+
+crnn_train_options crnn_train_default_options(void);
+/* Runs (or resumes) training until options->steps or *stop. */
+crnn_status crnn_train(const crnn_train_options *options, crnn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

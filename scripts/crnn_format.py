@@ -17,7 +17,7 @@ Tensors are NumPy arrays; float16 arrays are stored as f16 (dtype 1), anything e
 
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -21,8 +21,8 @@ Output folder:
     NAME_wW.lp          u32 T, u32 C (little-endian), then T*C float32 log-probabilities,
                         row-major by frame
 
-Exits 77 (meson's "skipped") if torch cannot be imported, unless CRNN_REQUIRE_TORCH=1 is set in
-the environment, as CI does, so a missing python3-torch cannot pass silently there.
+Exits 77 (meson's "skipped") if torch or numpy cannot be imported, unless CRNN_REQUIRE_TORCH=1
+is set in the environment, as CI should, so that a missing python3-torch cannot pass silently.
 """
 
 import argparse
@@ -32,18 +32,18 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-import crnn_format as cf  # noqa: E402
 
 try:
+    import numpy as np
     import torch
     from torch import nn
+
+    import crnn_format as cf  # needs numpy
 except ImportError as e:
     if os.environ.get("CRNN_REQUIRE_TORCH") == "1":
-        sys.exit(f"torch_parity: cannot import torch ({e}); install python3-torch")
-    print(f"torch_parity: SKIP: cannot import torch ({e})")
+        sys.exit(f"torch_parity: {e}; install python3-torch and python3-numpy")
+    print(f"torch_parity: SKIP: {e} (Debian: /usr/bin/python3 with python3-torch)")
     sys.exit(77)
 
 
@@ -317,7 +317,8 @@ def generate(outdir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("outdir", nargs="?", help="output folder (default: a temporary one)")
-    ap.add_argument("--check", metavar="EXE", help="run `EXE OUTDIR` afterwards, exit with its status")
+    ap.add_argument("--check", metavar="EXE",
+                    help="run `EXE OUTDIR` afterwards and exit with its status")
     args = ap.parse_args()
     if args.outdir is None and args.check is None:
         ap.error("give OUTDIR, --check EXE, or both")

@@ -7,14 +7,16 @@
 int ctc_greedy_decode(const float *lp, int T, int C, int *labels, float *confidence, int *frames,
                       int max) {
     int n = 0, prev = 0;
+    int emitted = 0; /* whether the current run got a slot: one cut off by max must not update
+                        the confidence of the label before it */
     for (int t = 0; t < T; t++) {
         const float *row = lp + (size_t)t * C;
         int best = 0;
         for (int k = 1; k < C; k++)
             if (row[k] > row[best]) best = k;
         float p = expf(row[best]);
-        if (best != 0 && best == prev && n > 0) {
-            if (p > confidence[n - 1]) { /* same run: keep its most confident frame */
+        if (best != 0 && best == prev) {
+            if (emitted && p > confidence[n - 1]) { /* same run: keep its most confident frame */
                 confidence[n - 1] = p;
                 if (frames) frames[n - 1] = t;
             }
@@ -23,6 +25,9 @@ int ctc_greedy_decode(const float *lp, int T, int C, int *labels, float *confide
             confidence[n] = p;
             if (frames) frames[n] = t;
             n++;
+            emitted = 1;
+        } else {
+            emitted = 0;
         }
         prev = best;
     }

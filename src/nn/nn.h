@@ -86,7 +86,7 @@ void lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float 
 void gru_forward(float *out, int out_stride, int col, float *gates, float *state, float *step,
                  const float *inp, const float *w_ih, const float *w_hh, const float *b_ih,
                  const float *b_hh, const int *len, int B, int T, int In, int H, int reverse);
-/* dx (B, T, 3H), dh (B, T, 3H), hprev (B, T, H) and step (B, 2H) are scratch. */
+/* dx (B, T, 3H), dh (B, T, 3H), hprev (B, T, H) and step (B, 4H) are scratch. */
 void gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh, float *dx,
                   float *dh, float *hprev, float *step, const float *dout, int out_stride,
                   int col, const float *out, const float *gates, const float *inp,

@@ -183,16 +183,16 @@ void background_make(const synth_backgrounds *b, rng_t *r, fimg *out, int w, int
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; i++) out->p[i] = base;
     int mode = rng_int(r, 0, 99);
-    if (b->n && mode >= 30 && fimg_resize(scratch, w, h) &&
+    if (b->n && mode >= 40 && fimg_resize(scratch, w, h) &&
         backgrounds_patch(b, r, scratch, w, h, 0.4f, 3.0f)) {
         float mean = 0;
         for (size_t i = 0; i < n; i++) mean += scratch->p[i];
         mean /= (float)n;
-        /* 30–75: faint texture over paint; 75–100: the scene itself, re-lit. */
-        float k = mode < 75 ? rng_range(r, 0.15f, 0.8f) : rng_range(r, 0.6f, 1.3f);
-        float centre = mode < 75 ? base : 0.5f * (base + mean);
+        /* 40–80: faint texture over paint; 80–100: the scene itself, re-lit. */
+        float k = mode < 80 ? rng_range(r, 0.1f, 0.6f) : rng_range(r, 0.4f, 1.0f);
+        float centre = mode < 80 ? base : 0.5f * (base + mean);
         for (size_t i = 0; i < n; i++) out->p[i] = centre + k * (scratch->p[i] - mean);
-    } else if (mode >= 30 || rng_chance(r, 0.3f)) {
+    } else if (mode >= 40 || rng_chance(r, 0.3f)) {
         value_noise(r, out->p, w, h, rng_range(r, 3, 20), rng_range(r, 5, 40));
         if (rng_chance(r, 0.5f)) value_noise(r, out->p, w, h, rng_range(r, 1, 3), rng_range(r, 2, 15));
     }

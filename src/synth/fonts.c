@@ -4,6 +4,7 @@
    weight, and caches rasterised glyphs at one size per font (the warp scales them), because
    rasterising outlines per sample would dominate the cost of a sample. */
 #include <ctype.h>
+#include <math.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,7 +120,7 @@ static int glyph_box(const stbtt_fontinfo *info, int cp, int *x0, int *y0, int *
 /* Symbol and pictograph fonts map ASCII to non-Latin shapes; their labels would lie. */
 static int is_symbol_font(const char *family, const char *path) {
     static const char *bad[] = {"symbol", "dingbat", "webding", "wingding", "emoji", "math",
-                                "d050000l", "s050000l", "opensymbol", "icon", NULL};
+                                "d050000l", "s050000l", "opensymbol", "icon", "keyboard", "flatline", NULL};
     char low[600];
     size_t n = 0;
     for (const char *s = family; *s && n + 1 < sizeof low; s++) low[n++] = (char)tolower(*s);
@@ -137,8 +138,9 @@ static int is_symbol_font(const char *family, const char *path) {
    labels, or the label would disagree with the picture. Detected by lower-case letters that
    share the capital's glyph or are nearly as tall as it, or by the family name. */
 static int lowercase_is_capital(const stbtt_fontinfo *info, const char *family) {
+    /* ADF's "Style" cuts are small capitals throughout. */
     if (strstr(family, " SC") || strstr(family, "Small Caps") || strstr(family, "Capitals") ||
-        strstr(family, "Caps"))
+        strstr(family, "Caps") || strstr(family, "ADF Style"))
         return 1;
     static const char pairs[] = "aAeEoOsSxXnNmMrRuU";
     int same = 0, tall = 0, checked = 0;
@@ -154,6 +156,50 @@ static int lowercase_is_capital(const stbtt_fontinfo *info, const char *family) 
         if (uy1 - uy0 > 0 && (float)(ly1 - ly0) > 0.88f * (float)(uy1 - uy0)) tall++;
     }
     return checked && (same + tall) * 2 > checked;
+}
+
+/* Shape of glyph cp normalised to its own box on an 12 × 12 grid, values 0..255; 0 if none. */
+static int glyph_shape(const stbtt_fontinfo *info, int cp, float *out) {
+    int g = stbtt_FindGlyphIndex(info, cp);
+    if (!g || stbtt_IsGlyphEmpty(info, g)) return 0;
+    int x0, y0, x1, y1;
+    float sc = stbtt_ScaleForPixelHeight(info, 48);
+    stbtt_GetGlyphBitmapBox(info, g, sc, sc, &x0, &y0, &x1, &y1);
+    int w = x1 - x0, h = y1 - y0;
+    if (w <= 0 || h <= 0 || w > 96 || h > 96) return 0;
+    unsigned char bmp[96 * 96];
+    stbtt_MakeGlyphBitmap(info, bmp, w, h, w, sc, sc, g);
+    for (int i = 0; i < 144; i++) out[i] = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) out[(y * 12 / h) * 12 + x * 12 / w] += bmp[y * w + x];
+    return 1;
+}
+
+/* Correlation of two shapes, −1..1. */
+static float shape_corr(const float *a, const float *b) {
+    float ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < 144; i++) ma += a[i], mb += b[i];
+    ma /= 144, mb /= 144;
+    for (int i = 0; i < 144; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrtf(saa * sbb) : 1.0f;
+}
+
+/* Small-caps fonts draw 'a' as a smaller 'A': the lower-case shapes of letters whose two cases
+   differ in every normal font (a/A, e/E, g/G, ...) then match their capitals. */
+static int lowercase_looks_capital(const stbtt_fontinfo *info) {
+    static const char pairs[] = "aAbBdDeEgGhHnNqQrR";
+    float la[144], ua[144];
+    int similar = 0, checked = 0;
+    for (int i = 0; pairs[i]; i += 2) {
+        if (!glyph_shape(info, pairs[i], la) || !glyph_shape(info, pairs[i + 1], ua)) continue;
+        checked++;
+        if (shape_corr(la, ua) > 0.8f) similar++;
+    }
+    return checked >= 5 && similar * 2 > checked;
 }
 
 static int load_one(synth_font *f, const char *path, float cap_px) {
@@ -183,8 +229,9 @@ static int load_one(synth_font *f, const char *path, float cap_px) {
     }
     /* A space that exists (even empty) is fine; without one we use half the em. */
     f->cov[0] |= 1ull << 0x20;
-    if (lowercase_is_capital(&f->info, f->family))
+    if (lowercase_is_capital(&f->info, f->family) || lowercase_looks_capital(&f->info)) {
         for (uint32_t cp = 'a'; cp <= 'z'; cp++) f->cov[1] &= ~(1ull << (cp & 63));
+    }
     /* A font must draw at least all capitals or all small letters; other gaps (digits,
        punctuation) only keep it away from labels that need them. */
     int upper = 0, lower = 0;

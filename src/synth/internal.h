@@ -122,6 +122,7 @@ typedef struct {
     float spacing;        /* extra advance per letter, px */
     float space_scale;    /* width of a space relative to the font's */
     int kerning;
+    int bold;             /* faux bold: 1 = widen strokes sideways, 2 = all round */
     float fill_val, fill_alpha; /* fill_alpha 0 with an outline: hollow letters */
     float fill_tex;       /* strength of a natural texture inside the letters, 0 = flat */
     float emboss;         /* bevel shading strength, 0 = flat */
@@ -148,6 +149,7 @@ typedef struct {
 typedef struct {
     synth_placed *gl;
     int n, cap;
+    int nmain;      /* the first nmain glyphs are the label's */
     float box[4];   /* ink box of the labelled text in the layer */
     float baseline;
     int w, h;       /* layer size */
@@ -191,5 +193,11 @@ void fx_down_up(fimg *img, float factor, fimg *tmp);
 void fx_illumination(fimg *img, rng_t *r, float strength);
 /* Round trip of an 8-bit image through a JPEG encoder at quality q (in place). */
 int fx_jpeg(uint8_t *px, int w, int h, int q);
+
+/* ---- contact sheets (sheet.c) ------------------------------------------------------------- */
+
+crnn_status synth_draw_sheet(const synth_fontset *fs, const char *path, const synth_sample *items,
+                             int n, int cols, int cell_h, crnn_error *err);
+const synth_fontset *synth_fontset_of(const synth *s);
 
 #endif

@@ -79,7 +79,7 @@ int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *
     if (box[2] <= box[0]) return 0; /* nothing visible: only spaces */
     *ndrawn = n;
     memcpy(drawn, cps, (size_t)n * sizeof *cps);
-    int main_end = L->n;
+    L->nmain = L->n;
     float end = pen;
 
     uint32_t nb[64];
@@ -113,7 +113,6 @@ int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *
         if (!place_run(L, fs, font, nb, k, st, &start, side ? baseline + line_h : baseline - line_h, 1, NULL))
             return 0;
     }
-    (void)main_end;
 
     /* Room around everything for outline, shadow and extrusion, plus a zero border that
        the warp's bilinear sampling relies on. */
@@ -215,6 +214,17 @@ int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, 
             for (int x = 0; x < p->g->w; x++) row[x] = fmaxf(row[x], (float)src[x] * (1.0f / 255.0f));
         }
     }
+    if (st->bold == 1) { /* one pixel wider to the right, as FreeType emboldens */
+        for (int y = 0; y < h; y++)
+            for (int x = w - 1; x > 0; x--) {
+                float *p = cov->p + (size_t)y * (size_t)w + (size_t)x;
+                *p = fmaxf(*p, p[-1]);
+            }
+    } else if (st->bold == 2) {
+        dilate(cov->p, tmp2->p, tmp->p, w, h, 1);
+        /* Half a pixel all round: a full one clogs the counters of small letters. */
+        for (size_t i = 0; i < n; i++) cov->p[i] = 0.5f * (cov->p[i] + tmp2->p[i]);
+    }
     if (st->underline) {
         float cap_h = L->baseline - L->box[1];
         int y0 = (int)(L->baseline + 0.12f * cap_h), th = (int)fmaxf(1.0f, 0.08f * cap_h);
@@ -245,6 +255,8 @@ int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, 
     }
     if (st->outline_r > 0) {
         dilate(cov->p, tmp2->p, tmp->p, w, h, st->outline_r);
+        if (st->fill_alpha <= 0) /* hollow letters: only the ring around each stroke */
+            for (size_t i = 0; i < n; i++) tmp2->p[i] = fmaxf(0.0f, tmp2->p[i] - cov->p[i]);
         over(val->p, alpha->p, tmp2->p, st->outline_val, 1, n);
     }
     if (st->fill_alpha > 0) {

@@ -59,6 +59,9 @@ crnn_status synth_next(synth *s, synth_sample *out);
 
 void synth_free(synth *s);
 
+/* Restarts the sequence as if created with this seed (fonts and backgrounds stay loaded). */
+void synth_reseed(synth *s, uint64_t seed);
+
 /* ---- introspection, for tests, tools and debugging --------------------------------------- */
 
 typedef struct {
@@ -78,9 +81,13 @@ int synth_num_fonts(const synth *s);
 const char *synth_font_path(const synth *s, int i);
 
 /* Writes a PNG contact sheet of rows × cols new samples with their labels printed under them,
-   each cell scaled to `scale` times the sample size, for judging the look at a glance. */
-crnn_status synth_write_sheet(synth *s, const char *path, int rows, int cols, int scale,
+   each drawn cell_h pixels high (nearest neighbour, so pixels stay visible). */
+crnn_status synth_write_sheet(synth *s, const char *path, int rows, int cols, int cell_h,
                               crnn_error *err);
+/* The same layout for any crops (e.g. real ones, to set beside the synthetic); s only lends
+   the caption font. */
+crnn_status synth_write_sheet_images(const synth *s, const char *path, const synth_sample *items,
+                                     int n, int cols, int cell_h, crnn_error *err);
 
 /* Writes count samples as DIR/%09d.png plus DIR/labels.tsv ("file<TAB>label"). */
 crnn_status synth_write_dir(synth *s, const char *dir, long count, crnn_error *err);

@@ -137,16 +137,13 @@ typedef struct {
 } sbuf;
 
 static void put(sbuf *b, const char *s) {
-    size_t k = strlen(s);
-    if (b->n + k >= sizeof b->s) k = sizeof b->s - 1 - b->n;
-    memcpy(b->s + b->n, s, k);
-    b->n += k;
+    for (; *s && b->n + 1 < sizeof b->s; s++) b->s[b->n++] = *s;
     b->s[b->n] = 0;
 }
 
 static void putc_(sbuf *b, char c) {
-    char s[2] = {c, 0};
-    put(b, s);
+    if (b->n + 1 < sizeof b->s) b->s[b->n++] = c;
+    b->s[b->n] = 0;
 }
 
 static int weighted(rng_t *r, const float *w, int n) {

@@ -1,0 +1,66 @@
+/* train.h — the trainer's internal pieces: architecture strings, charsets, optimisers, data,
+   checkpoints, metrics. The public entry point is crnn_train() in crnn_train.h. */
+#ifndef CRNN_TRAIN_INTERNAL_H
+#define CRNN_TRAIN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crnn.h"
+#include "model/model.h"
+#include "util/util.h"
+
+/* ---- arch.c ---- */
+/* Parses an architecture string into spec (layers only; the caller sets charset, height and
+   normalisation). Tokens, separated by spaces or commas:
+     c<out>[k<kh>[x<kw>]][s<sh>[x<sw>]][p<ph>[x<pw>]][n]   conv (default 3×3, stride 1, pad 1,
+                                                            batch-norm + ReLU; 'n' = no BN)
+     m<kh>[x<kw>][s<sh>[x<sw>]][p<ph>[x<pw>]]               max-pool (stride defaults to kernel)
+     lstm<H> | bilstm<H> | gru<H> | bigru<H>                recurrent layer
+   A final linear layer to the charset size is appended. Names of presets are accepted too:
+   "paper" (Shi et al. 2015) and "small". */
+crnn_status arch_parse(const char *arch, model_spec *spec, crnn_error *err);
+/* Expands a preset name to its string (or returns arch unchanged). */
+const char *arch_expand(const char *arch);
+
+/* ---- charset.c ---- */
+/* Fills out (≥ 1 + max) with blank + the code points of a charset: "ascii" (printable
+   0x20..0x7E), "alnum" (0-9, a-z), "ALNUM" (0-9, a-z, A-Z), or "file:PATH" (every distinct
+   character of a UTF-8 file, in order of appearance). Returns the class count or -1. */
+int charset_build(const char *name, uint32_t *out, int max, crnn_error *err);
+/* Maps UTF-8 text to class indices; returns the length, or -1 if a character is not in the
+   charset (its code point in *missing). */
+int charset_encode(const crnn_model *m, const char *text, int *labels, int max,
+                   uint32_t *missing);
+
+/* ---- optimizer.c ---- */
+typedef enum { OPT_ADAM = 0, OPT_ADADELTA = 1 } optimizer_kind;
+typedef struct {
+    optimizer_kind kind;
+    size_t n;
+    float *m, *v; /* Adam moments, or AdaDelta E[g²] and E[Δx²] */
+    long t;
+} optimizer;
+crnn_status optimizer_init(optimizer *o, optimizer_kind kind, size_t n, crnn_error *err);
+void optimizer_free(optimizer *o);
+/* One step on params from grads. Adam: lr, betas 0.9/0.999, decoupled weight decay wd applied
+   to decay_mask[i] != 0 only (weights, not biases or batch-norm). AdaDelta: rho 0.9, eps 1e-6,
+   lr scales the update (1.0 in the paper). */
+void optimizer_step(optimizer *o, float *params, const float *grads, const uint8_t *decay_mask,
+                    float lr, float weight_decay);
+/* Scales grads so their global L2 norm is at most max_norm; returns the norm before. */
+double clip_grad_norm(float *grads, size_t n, double max_norm);
+/* Warm-up then cosine decay (or one-cycle: warm-up from lr/25 then cosine to lr/1e4). */
+typedef enum { SCHED_COSINE = 0, SCHED_ONECYCLE = 1, SCHED_CONSTANT = 2 } schedule_kind;
+float lr_at(schedule_kind kind, float base_lr, float final_lr, long step, long warmup,
+            long total);
+
+/* ---- metrics.c ---- */
+/* Lower-case and keep only 0-9a-z: the benchmark convention (Shi et al. Table 2). */
+void text_normalize_alnum(const char *in, char *out, size_t out_size);
+/* Levenshtein distance between UTF-8 strings, in code points. */
+int edit_distance_utf8(const char *a, const char *b);
+/* 1 − distance / max(len a, len b) (1 when both are empty). */
+double text_similarity(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,451 @@
+/* trainer.c — the training loop: batches from the loader, forward, CTC loss, backward, clip,
+   optimiser step; validation, best-model export, checkpoints, logs and the plot. */
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ctc/ctc.h"
+#include "nn/network.h"
+#include "train/checkpoint.h"
+#include "train/loader.h"
+#include "train/plot.h"
+#include "train/train.h"
+#include "train/validate.h"
+
+#define MAX_CONSECUTIVE_BAD_STEPS 25
+
+crnn_train_options crnn_train_default_options(void) {
+    crnn_train_options o;
+    memset(&o, 0, sizeof o);
+    o.arch = "small";
+    o.charset = "ascii";
+    o.input_height = 32;
+    o.val_every = 1000;
+    o.batch_size = 32;
+    o.steps = 100000;
+    o.optimizer = CRNN_OPT_ADAM;
+    o.schedule = CRNN_SCHED_COSINE;
+    o.lr = 1e-3f;
+    o.final_lr = 1e-5f;
+    o.warmup = 500;
+    o.weight_decay = 1e-4f;
+    o.clip = 5.0f;
+    o.bn_momentum = 0.1f;
+    o.seed = 1;
+    o.checkpoint_seconds = 300;
+    return o;
+}
+
+static void logf_(const crnn_train_options *o, const char *fmt, ...) CRNN_PRINTF(2, 3);
+static void logf_(const crnn_train_options *o, const char *fmt, ...) {
+    if (!o->log) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->log(o->log_user, line);
+}
+
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* He-style initialisation for conv/linear weights, PyTorch-like uniform for recurrent ones;
+   batch-norm starts as identity with unit running variance. */
+static void init_params(crnn_model *m, uint64_t seed) {
+    rng_t r;
+    rng_seed(&r, seed, 99);
+    for (int i = 0; i < m->n_layers; i++) {
+        model_layer *l = &m->layers[i];
+        float *P = m->params;
+        if (l->kind == LAYER_CONV || l->kind == LAYER_LINEAR) {
+            const model_tensor *t = NULL;
+            for (int k = 0; k < m->n_tensors; k++)
+                if (m->tensors[k].offset == l->weight) t = &m->tensors[k];
+            size_t fan_in = t->count / (size_t)t->dims[0];
+            float bound = sqrtf(6.0f / (float)fan_in);
+            if (l->kind == LAYER_LINEAR) bound = sqrtf(3.0f / (float)fan_in);
+            for (size_t k = 0; k < t->count; k++) P[l->weight + k] = rng_range(&r, -bound, bound);
+            for (int k = 0; k < l->out_c; k++) P[l->bias + k] = 0;
+            if (l->bn_weight != SIZE_MAX)
+                for (int k = 0; k < l->out_c; k++) {
+                    P[l->bn_weight + k] = 1;
+                    P[l->bn_bias + k] = 0;
+                    P[l->bn_mean + k] = 0;
+                    P[l->bn_var + k] = 1;
+                }
+        } else if (l->kind == LAYER_LSTM || l->kind == LAYER_GRU) {
+            int H = RNN_HIDDEN(l), G = (l->kind == LAYER_LSTM ? 4 : 3) * H;
+            float bound = 1.0f / sqrtf((float)H);
+            for (int d = 0; d < 1 + RNN_BIDIR(l); d++) {
+                size_t counts[4] = {(size_t)G * l->in_c, (size_t)G * H, (size_t)G, (size_t)G};
+                for (int k = 0; k < 4; k++)
+                    for (size_t j = 0; j < counts[k]; j++)
+                        P[l->rnn[d][k] + j] = rng_range(&r, -bound, bound);
+                /* A forget-gate bias of 1 lets gradients through time from the start. */
+                if (l->kind == LAYER_LSTM)
+                    for (int j = 0; j < H; j++) P[l->rnn[d][2] + H + j] = 1.0f;
+            }
+        }
+    }
+}
+
+/* Weight decay applies to weight matrices only, not to biases or batch-norm. */
+static uint8_t *decay_mask(const crnn_model *m) {
+    uint8_t *mask = calloc(m->n_params ? m->n_params : 1, 1);
+    if (!mask) return NULL;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        const char *dot = strrchr(t->name, '.');
+        if (t->ndim >= 2 && dot && (strstr(dot, "weight") || strstr(dot, "w_")))
+            memset(mask + t->offset, 1, t->count);
+    }
+    return mask;
+}
+
+static crnn_status ensure_dir(const char *dir, crnn_error *err) {
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return set_error(err, CRNN_ERR_IO, "%s: not a folder", dir);
+        return CRNN_OK;
+    }
+    if (mkdir(dir, 0755) != 0)
+        return set_error(err, CRNN_ERR_IO, "%s: cannot create folder: %s", dir, strerror(errno));
+    return CRNN_OK;
+}
+
+static crnn_model *new_model(const crnn_train_options *o, crnn_error *err) {
+    if (o->init_model) {
+        unsigned char *data;
+        size_t size;
+        if (read_file(o->init_model, CRNN_MAX_MODEL_FILE_BYTES, &data, &size, err) != CRNN_OK)
+            return NULL;
+        crnn_model *m = model_parse(data, size, o->init_model, err);
+        free(data);
+        return m;
+    }
+    uint32_t charset[MODEL_MAX_CLASSES];
+    int nc = charset_build(o->charset ? o->charset : "ascii", charset, MODEL_MAX_CLASSES - 1, err);
+    if (nc < 0) return NULL;
+    model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.input_height = o->input_height > 0 ? o->input_height : 32;
+    spec.input_channels = 1;
+    spec.norm_mean = 0.5f;
+    spec.norm_std = 0.5f;
+    spec.n_classes = nc;
+    spec.charset = charset;
+    char meta[512];
+    snprintf(meta, sizeof meta, "arch=%s charset=%s", arch_expand(o->arch ? o->arch : "small"),
+             o->charset ? o->charset : "ascii");
+    spec.meta = meta;
+    if (arch_parse(o->arch ? o->arch : "small", &spec, err) != CRNN_OK) return NULL;
+    crnn_model *m = model_build(&spec, "architecture", err);
+    if (m) init_params(m, o->seed);
+    return m;
+}
+
+typedef struct {
+    dataset *ds[CRNN_TRAIN_MAX_SOURCES];
+    synth *syn[CRNN_TRAIN_MAX_SOURCES];
+} source_handles;
+
+static void close_sources(source_handles *h) {
+    for (int i = 0; i < CRNN_TRAIN_MAX_SOURCES; i++) {
+        dataset_close(h->ds[i]);
+        synth_free(h->syn[i]);
+    }
+}
+
+static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m,
+                                source_handles *h, loader_config *lc, crnn_error *err) {
+    memset(h, 0, sizeof *h);
+    if (o->n_sources < 1 || o->n_sources > CRNN_TRAIN_MAX_SOURCES)
+        return set_error(err, CRNN_ERR_ARG, "training needs 1 to %d data sources, got %d",
+                         CRNN_TRAIN_MAX_SOURCES, o->n_sources);
+    lc->n_sources = o->n_sources;
+    for (int i = 0; i < o->n_sources; i++) {
+        loader_source *s = &lc->sources[i];
+        memset(s, 0, sizeof *s);
+        s->weight = o->weights[i] > 0 ? o->weights[i] : 1.0f;
+        s->augment = o->augment[i];
+        if (!strcmp(o->sources[i], "synth")) {
+            synth_config sc = synth_default_config();
+            sc.seed = o->seed + 1000u * (uint64_t)i;
+            sc.height = m->input_height;
+            sc.font_manifest = o->synth_fonts;
+            sc.background_dirs = o->synth_backgrounds;
+            sc.wordlist = o->synth_words;
+            sc.charset = m->charset + 1;
+            sc.charset_size = m->n_classes - 1;
+            h->syn[i] = synth_new(&sc, err);
+            if (!h->syn[i]) return err->code;
+            s->syn = h->syn[i];
+        } else {
+            h->ds[i] = dataset_open(o->sources[i], err);
+            if (!h->ds[i]) return err->code;
+            s->ds = h->ds[i];
+        }
+    }
+    return CRNN_OK;
+}
+
+crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
+    if (!o->run_dir) return set_error(err, CRNN_ERR_ARG, "training needs a run folder");
+    if (o->batch_size < 1 || o->batch_size > 1024)
+        return set_error(err, CRNN_ERR_ARG, "batch size %d outside 1..1024", o->batch_size);
+    if (o->steps < 1) return set_error(err, CRNN_ERR_ARG, "steps must be positive");
+    crnn_status s = ensure_dir(o->run_dir, err);
+    if (s != CRNN_OK) return s;
+    char ckpt_path[4096], best_path[4096], log_path[4096], plot_path[4096];
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", o->run_dir);
+    snprintf(best_path, sizeof best_path, "%s/best.crnn", o->run_dir);
+    snprintf(log_path, sizeof log_path, "%s/log.csv", o->run_dir);
+    snprintf(plot_path, sizeof plot_path, "%s/plot.png", o->run_dir);
+
+    crnn_model *m = NULL;
+    optimizer opt;
+    memset(&opt, 0, sizeof opt);
+    checkpoint_state st;
+    memset(&st, 0, sizeof st);
+    st.best_score = -1;
+    st.seed = o->seed;
+    if (o->resume) {
+        s = checkpoint_load(ckpt_path, &m, &opt, &st, err);
+        if (s != CRNN_OK) return s;
+        logf_(o, "resumed %s at step %ld (best validation %.4f)", ckpt_path, st.step, st.best_score);
+    } else {
+        m = new_model(o, err);
+        if (!m) return err->code;
+        s = optimizer_init(&opt, (optimizer_kind)o->optimizer, m->n_params, err);
+        if (s != CRNN_OK) {
+            crnn_model_free(m);
+            return s;
+        }
+    }
+    char desc[256];
+    crnn_model_describe(m, desc, sizeof desc);
+    logf_(o, "model: %s", desc);
+
+    openblas_set_num_threads(o->threads > 0 ? o->threads : 2);
+    source_handles handles;
+    loader_config lc;
+    memset(&lc, 0, sizeof lc);
+    lc.batch_size = o->batch_size;
+    lc.seed = st.seed;
+    lc.first_batch = st.step;
+    lc.bucket = 8;
+    lc.max_width = 1024;
+    float *grads = calloc(m->n_params, sizeof(float));
+    float *dlogits = NULL;
+    size_t dlogits_cap = 0;
+    uint8_t *mask = decay_mask(m);
+    network *net = network_new();
+    validation_set val;
+    memset(&val, 0, sizeof val);
+    loader *ld = NULL;
+    FILE *logf = NULL;
+    plot_series series;
+    memset(&series, 0, sizeof series);
+    if (!grads || !mask || !net) {
+        s = set_error(err, CRNN_ERR_NOMEM, "out of memory for training buffers");
+        goto done;
+    }
+    s = open_sources(o, m, &handles, &lc, err);
+    if (s != CRNN_OK) goto done_sources;
+    if (o->val_data) {
+        dataset *vd = dataset_open(o->val_data, err);
+        if (!vd) { s = err->code; goto done_sources; }
+        s = validation_load(&val, vd, o->val_max, err);
+        dataset_close(vd);
+        if (s != CRNN_OK) goto done_sources;
+        logf_(o, "validation: %d images from %s (%d unreadable)", val.n, o->val_data, val.unreadable);
+    }
+    plot_load_csv(&series, log_path, st.step);
+    int new_log = !o->resume;
+    logf = fopen(log_path, new_log ? "w" : "a");
+    if (!logf) {
+        s = set_error(err, CRNN_ERR_IO, "%s: cannot open: %s", log_path, strerror(errno));
+        goto done_sources;
+    }
+    if (new_log) fprintf(logf, "step,samples,seconds,loss,lr,grad_norm,val_exact,val_alnum,val_ned\n");
+    ld = loader_start(m, &lc, err);
+    if (!ld) { s = err->code; goto done_sources; }
+
+    double t_start = now_seconds(), cpu_start = cpu_seconds();
+    double base_elapsed = st.elapsed_s, base_cpu = st.cpu_s;
+    double last_ckpt = t_start, last_print = 0;
+    double loss_avg = 0, gnorm_avg = 0;
+    int loss_n = 0, bad_run = 0;
+    long skipped_unalign = 0, skipped_read = 0, skipped_chars = 0, window_samples = 0;
+    double window_t0 = t_start;
+    double last_val = -1;
+    while (st.step < o->steps) {
+        if (o->stop && *o->stop) {
+            logf_(o, "stop requested at step %ld", st.step);
+            break;
+        }
+        train_batch *b = loader_next(ld, err);
+        if (!b) { s = err->code; break; }
+        skipped_unalign += b->skipped_unalignable;
+        skipped_read += b->skipped_unreadable;
+        skipped_chars += b->skipped_charset;
+        s = network_forward(net, m, b->input, b->widths, b->B, 1, o->bn_momentum, err);
+        if (s != CRNN_OK) { train_batch_free(b); break; }
+        int B, T, C;
+        const int *len;
+        const float *lp = network_log_probs(net, &B, &T, &C, &len);
+        size_t need = (size_t)B * T * C;
+        if (need > dlogits_cap) {
+            free(dlogits);
+            dlogits = malloc(need * sizeof(float));
+            dlogits_cap = dlogits ? need : 0;
+            if (!dlogits) { s = set_error(err, CRNN_ERR_NOMEM, "out of memory"); train_batch_free(b); break; }
+        }
+        memset(dlogits, 0, need * sizeof(float));
+        double loss = 0;
+        int counted = 0;
+        for (int i = 0; i < B; i++) {
+            float *g = dlogits + (size_t)i * T * C;
+            double li = ctc_loss(lp + (size_t)i * T * C, len[i], C, b->labels + b->label_off[i],
+                                 b->label_len[i], g);
+            if (isinf(li) && li > 0) { /* the loader filters these; count any that slip by */
+                skipped_unalign++;
+                memset(g, 0, sizeof(float) * (size_t)T * C);
+                continue;
+            }
+            loss += li;
+            counted++;
+        }
+        int n_samples = b->B;
+        double scale = counted ? 1.0 / counted : 0.0;
+        for (size_t k = 0; k < need; k++) dlogits[k] *= (float)scale;
+        loss *= scale;
+        memset(grads, 0, m->n_params * sizeof(float));
+        double gnorm = NAN;
+        if (isfinite(loss) && counted) {
+            s = network_backward(net, m, grads, dlogits, err); /* reads b->input */
+            if (s != CRNN_OK) { train_batch_free(b); break; }
+            gnorm = clip_grad_norm(grads, m->n_params, o->clip);
+        }
+        train_batch_free(b);
+        if (!isfinite(loss) || !isfinite(gnorm)) {
+            st.skipped_steps++;
+            if (++bad_run >= MAX_CONSECUTIVE_BAD_STEPS) {
+                s = set_error(err, CRNN_ERR_DIVERGED, "training diverged: %d consecutive steps with "
+                              "non-finite loss or gradients at step %ld; the last good checkpoint "
+                              "and best model are kept (lower --lr or --clip)", bad_run, st.step);
+                break;
+            }
+        } else {
+            bad_run = 0;
+            float lr = lr_at((schedule_kind)o->schedule, o->lr, o->final_lr, st.step, o->warmup,
+                             o->steps);
+            optimizer_step(&opt, m->params, grads, mask, lr, o->weight_decay);
+            loss_avg += loss;
+            gnorm_avg += gnorm;
+            loss_n++;
+        }
+        st.step++;
+        st.samples += n_samples;
+        window_samples += n_samples;
+        double now = now_seconds();
+        int do_val = val.n > 0 && (st.step % o->val_every == 0 || st.step == o->steps);
+        if (do_val) {
+            validation_score sc;
+            s = validation_run(&val, m, &sc, NULL, err);
+            if (s != CRNN_OK) break;
+            last_val = sc.alnum;
+            int improved = sc.alnum > st.best_score;
+            logf_(o, "validation at step %ld: word accuracy %.2f%% (exact %.2f%%), 1-NED %.4f, "
+                  "%d images in %.1f s%s", st.step, 100 * sc.alnum, 100 * sc.exact,
+                  sc.one_minus_ned, sc.n, sc.seconds, improved ? "  [best]" : "");
+            fprintf(logf, "%ld,%ld,%.1f,,,,%.4f,%.4f,%.4f\n", st.step, st.samples,
+                    base_elapsed + now - t_start, sc.exact, sc.alnum, sc.one_minus_ned);
+            plot_add(&series, st.step, NAN, sc.alnum);
+            if (improved) {
+                st.best_score = sc.alnum;
+                s = model_save(m, best_path, 0, err);
+                if (s == CRNN_OK && o->export_path) s = model_save(m, o->export_path, o->export_half, err);
+                if (s != CRNN_OK) break;
+            }
+        }
+        if (now - last_print >= 10 || do_val || st.step == o->steps) {
+            double rate = window_samples / (now - window_t0 > 1e-9 ? now - window_t0 : 1e-9);
+            double eta = rate > 0 ? (double)(o->steps - st.step) * o->batch_size / rate : 0;
+            float lr = lr_at((schedule_kind)o->schedule, o->lr, o->final_lr, st.step, o->warmup,
+                             o->steps);
+            double la = loss_n ? loss_avg / loss_n : NAN, ga = loss_n ? gnorm_avg / loss_n : NAN;
+            char valtxt[64] = "";
+            if (last_val >= 0) snprintf(valtxt, sizeof valtxt, ", val %.2f%%", 100 * last_val);
+            logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %.1f h%s%s",
+                  st.step, o->steps, la, ga, lr, rate, eta / 3600, valtxt,
+                  st.skipped_steps ? "  (skipped steps!)" : "");
+            if (skipped_unalign + skipped_read + skipped_chars)
+                logf_(o, "  samples skipped so far: %ld labels too long for their width, %ld "
+                      "unreadable, %ld with characters outside the charset", skipped_unalign,
+                      skipped_read, skipped_chars);
+            fprintf(logf, "%ld,%ld,%.1f,%.5f,%.3g,%.3f,,,\n", st.step, st.samples,
+                    base_elapsed + now - t_start, la, lr, ga);
+            fflush(logf);
+            if (loss_n) plot_add(&series, st.step, la, NAN);
+            loss_avg = gnorm_avg = 0;
+            loss_n = 0;
+            window_samples = 0;
+            window_t0 = now;
+            last_print = now;
+        }
+        if (do_val) plot_write(&series, plot_path, NULL);
+        if (now - last_ckpt >= o->checkpoint_seconds) {
+            st.elapsed_s = base_elapsed + now - t_start;
+            st.cpu_s = base_cpu + cpu_seconds() - cpu_start;
+            s = checkpoint_save(ckpt_path, m, &opt, &st, err);
+            if (s != CRNN_OK) break;
+            last_ckpt = now;
+        }
+    }
+    if (s == CRNN_OK || s == CRNN_ERR_DIVERGED) {
+        /* A final checkpoint, unless the weights themselves went bad. */
+        int finite = 1;
+        for (size_t k = 0; k < m->n_params && finite; k++) finite = isfinite(m->params[k]);
+        if (finite) {
+            st.elapsed_s = base_elapsed + now_seconds() - t_start;
+            st.cpu_s = base_cpu + cpu_seconds() - cpu_start;
+            crnn_error e2;
+            crnn_status s2 = checkpoint_save(ckpt_path, m, &opt, &st, &e2);
+            if (s2 != CRNN_OK && s == CRNN_OK) {
+                s = s2;
+                *err = e2;
+            }
+            if (s == CRNN_OK && !val.n) { /* no validation: the last model is the one to keep */
+                s = model_save(m, best_path, 0, err);
+                if (s == CRNN_OK && o->export_path) s = model_save(m, o->export_path, o->export_half, err);
+            }
+        }
+        plot_write(&series, plot_path, NULL);
+        logf_(o, "done: step %ld, %.2f CPU-hours in all, best validation %.4f", st.step,
+              st.cpu_s / 3600, st.best_score);
+    }
+done_sources:
+    loader_stop(ld);
+    close_sources(&handles);
+done:
+    if (logf) fclose(logf);
+    validation_free(&val);
+    plot_free(&series);
+    network_free(net);
+    free(grads);
+    free(dlogits);
+    free(mask);
+    optimizer_free(&opt);
+    crnn_model_free(m);
+    return s;
+}

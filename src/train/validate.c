@@ -1,0 +1,128 @@
+/* validate.c — batched evaluation for training and for `ocr-crnn eval`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctc/ctc.h"
+#include "image/image.h"
+#include "recognize/decode.h"
+#include "train/train.h"
+#include "train/loader.h"
+#include "train/validate.h"
+
+crnn_status validation_load(validation_set *v, dataset *d, int max, crnn_error *err) {
+    memset(v, 0, sizeof *v);
+    long n = dataset_size(d);
+    if (max > 0 && n > max) n = max;
+    v->texts = calloc((size_t)n, sizeof(char *));
+    v->names = calloc((size_t)n, sizeof(char *));
+    v->images = calloc((size_t)n, sizeof(crnn_image));
+    if (!v->texts || !v->names || !v->images) return set_error(err, CRNN_ERR_NOMEM, "out of memory");
+    for (long i = 0; i < n; i++) {
+        crnn_error e;
+        uint8_t *px;
+        int w, h;
+        const char *label = dataset_label(d, i, &e);
+        if (!label || dataset_image(d, i, &px, &w, &h, &e) != CRNN_OK) {
+            v->unreadable++;
+            continue;
+        }
+        char name[1024];
+        dataset_item_name(d, i, name, sizeof name);
+        v->texts[v->n] = strdup(label);
+        v->names[v->n] = strdup(name);
+        crnn_image im = {w, h, w, px};
+        v->images[v->n] = im;
+        v->n++;
+    }
+    return CRNN_OK;
+}
+
+void validation_free(validation_set *v) {
+    for (int i = 0; i < v->n; i++) {
+        free(v->texts[i]);
+        free(v->names[i]);
+        free((void *)v->images[i].pixels);
+    }
+    free(v->texts);
+    free(v->names);
+    free(v->images);
+    memset(v, 0, sizeof *v);
+}
+
+typedef struct {
+    int index, width;
+} order_item;
+
+static int cmp_order(const void *a, const void *b) {
+    return ((const order_item *)a)->width - ((const order_item *)b)->width;
+}
+
+crnn_status validation_run(const validation_set *v, const crnn_model *m, validation_score *score,
+                           char **predictions, crnn_error *err) {
+    double t0 = now_seconds();
+    memset(score, 0, sizeof *score);
+    order_item *order = malloc(sizeof(order_item) * (size_t)(v->n ? v->n : 1));
+    network *net = network_new();
+    int *labels = NULL;
+    float *conf = NULL;
+    crnn_status s = CRNN_OK;
+    if (!order || !net) {
+        s = set_error(err, CRNN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < v->n; i++) {
+        order[i].index = i;
+        order[i].width = image_input_width(v->images[i].width, v->images[i].height,
+                                           m->input_height, m->min_width);
+    }
+    qsort(order, (size_t)v->n, sizeof(order_item), cmp_order); /* little padding per batch */
+    const int BS = 32;
+    crnn_image batch_images[32];
+    double hits = 0, hits_alnum = 0, sim = 0;
+    for (int start = 0; start < v->n; start += BS) {
+        int n = v->n - start < BS ? v->n - start : BS;
+        for (int k = 0; k < n; k++) {
+            batch_images[k] = v->images[order[start + k].index];
+        }
+        train_batch *b = batch_from_images(m, batch_images, NULL, n, err);
+        if (!b) { s = CRNN_ERR_NOMEM; goto done; }
+        s = network_forward(net, (crnn_model *)m, b->input, b->widths, n, 0, 0.0f, err);
+        train_batch_free(b);
+        if (s != CRNN_OK) goto done;
+        int T, C;
+        const int *len;
+        const float *lp = network_log_probs(net, NULL, &T, &C, &len);
+        free(labels);
+        free(conf);
+        labels = malloc(sizeof(int) * (size_t)T);
+        conf = malloc(sizeof(float) * (size_t)T);
+        if (!labels || !conf) { s = set_error(err, CRNN_ERR_NOMEM, "out of memory"); goto done; }
+        for (int k = 0; k < n; k++) {
+            int idx = order[start + k].index;
+            int nl = ctc_greedy_decode(lp + (size_t)k * T * C, len[k], C, labels, conf, NULL, T);
+            char *pred = labels_to_utf8(m, labels, nl);
+            if (!pred) { s = set_error(err, CRNN_ERR_NOMEM, "out of memory"); goto done; }
+            char a[1024], g[1024];
+            text_normalize_alnum(pred, a, sizeof a);
+            text_normalize_alnum(v->texts[idx], g, sizeof g);
+            hits += strcmp(pred, v->texts[idx]) == 0;
+            hits_alnum += strcmp(a, g) == 0;
+            sim += text_similarity(a, g);
+            if (predictions) predictions[idx] = pred;
+            else free(pred);
+        }
+    }
+    score->n = v->n;
+    if (v->n) {
+        score->exact = hits / v->n;
+        score->alnum = hits_alnum / v->n;
+        score->one_minus_ned = sim / v->n;
+    }
+done:
+    score->seconds = now_seconds() - t0;
+    free(labels);
+    free(conf);
+    free(order);
+    network_free(net);
+    return s;
+}

@@ -1,0 +1,35 @@
+/* validate.h — word accuracy of a model on a labelled set, batched, as training validation
+   and `ocr-crnn eval` report it. */
+#ifndef CRNN_VALIDATE_H
+#define CRNN_VALIDATE_H
+
+#include "model/model.h"
+#include "nn/network.h"
+#include "train/dataset.h"
+
+typedef struct {
+    int n;
+    char **texts;   /* ground truth */
+    char **names;
+    crnn_image *images; /* decoded grey, owned */
+    int unreadable;
+} validation_set;
+
+/* Decodes up to max images (0 = all) of d into memory. */
+crnn_status validation_load(validation_set *v, dataset *d, int max, crnn_error *err);
+void validation_free(validation_set *v);
+
+typedef struct {
+    int n;
+    double exact;     /* fraction read exactly, case and punctuation included */
+    double alnum;     /* fraction equal after lower-casing and keeping only 0-9a-z */
+    double one_minus_ned; /* mean 1 − normalised edit distance on the 0-9a-z strings */
+    double seconds;
+} validation_score;
+
+/* Recognises every image (inference mode; batch-norm running statistics if unfolded) with
+   greedy decoding; predictions[i] (malloc'ed) if predictions is not NULL. */
+crnn_status validation_run(const validation_set *v, const crnn_model *m, validation_score *score,
+                           char **predictions, crnn_error *err);
+
+#endif

@@ -1,0 +1,342 @@
+/* test_network.c — the whole network (src/nn/network.c) over tiny models built with model_build.
+
+   (a) Training forward + backward with d loss / d logits from ctc_loss, over a batch of three
+       images of different widths: the gradient of every parameter tensor (several entries of
+       each, all entries of small ones) against central finite differences of the batch's
+       total CTC loss, each evaluated by a full training-mode forward. Batch-norm uses batch
+       statistics there, consistently; bn_momentum 0 keeps the running statistics fixed, which
+       is checked too. backward must also accumulate (+=).
+   (b) Inference on an unfolded model (batch-norm from running statistics) equals inference
+       after model_fold_batchnorm.
+   (c) In inference, each image of a mixed-width batch gives what it gives alone.
+   Two architectures: conv+BN+ReLU, pools (2×2 and the CRNN (2,1)-stride pool), bi-LSTM then
+   bi-GRU (height 8); strided conv, 2×1 pool, pointwise conv+BN, bi-GRU then a one-directional
+   LSTM (height 16). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctc/ctc.h"
+#include "model/model.h"
+#include "nn/network.h"
+#include "test.h"
+
+#define B 3
+#define NCLASS 5
+
+static const uint32_t charset[NCLASS] = {0, 'a', 'b', 'c', 'd'};
+
+static crnn_model *build(int variant) {
+    model_spec s;
+    memset(&s, 0, sizeof s);
+    s.input_channels = 1;
+    s.norm_mean = 0.5f;
+    s.norm_std = 0.25f;
+    s.n_classes = NCLASS;
+    s.charset = charset;
+    s.n_layers = 7;
+#define L(i, k, ...)                                                                         \
+    do {                                                                                     \
+        int p_[8] = {__VA_ARGS__};                                                           \
+        s.layers[i].kind = (k);                                                              \
+        memcpy(s.layers[i].p, p_, sizeof p_);                                                \
+    } while (0)
+    if (variant == 0) {
+        s.input_height = 8;
+        L(0, LAYER_CONV, 3, 3, 3, 1, 1, 1, 1, CONV_FLAG_BN | CONV_FLAG_RELU);
+        L(1, LAYER_MAXPOOL, 2, 2, 2, 2, 0, 0);          /* h 8 → 4 */
+        L(2, LAYER_CONV, 4, 3, 3, 1, 1, 1, 1, CONV_FLAG_BN);
+        L(3, LAYER_MAXPOOL, 2, 2, 2, 1, 0, 1);          /* CRNN pool: h 4 → 2, w → w + 1 */
+        L(4, LAYER_LSTM, 3, 1);
+        L(5, LAYER_GRU, 3, 1);
+        L(6, LAYER_LINEAR, NCLASS);
+    } else {
+        s.input_height = 16;
+        L(0, LAYER_CONV, 3, 3, 3, 2, 2, 1, 1, CONV_FLAG_RELU); /* h 16 → 8 */
+        L(1, LAYER_MAXPOOL, 2, 1, 2, 1, 0, 0);                   /* h 8 → 4 */
+        L(2, LAYER_CONV, 3, 1, 1, 1, 1, 0, 0, CONV_FLAG_BN | CONV_FLAG_RELU);
+        L(3, LAYER_CONV, 3, 2, 3, 2, 1, 0, 1, 0);               /* h 4 → 2 */
+        L(4, LAYER_GRU, 3, 1);
+        L(5, LAYER_LSTM, 3, 0);
+        L(6, LAYER_LINEAR, NCLASS);
+    }
+#undef L
+    crnn_error err;
+    crnn_model *m = model_build(&s, "test", &err);
+    if (!m) {
+        fprintf(stderr, "model_build: %s\n", err.message);
+        exit(1);
+    }
+    /* Random parameters; fan-in scaling keeps activations O(1) so nothing saturates. */
+    for (int i = 0; i < m->n_tensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        const char *suffix = strrchr(t->name, '.');
+        float *p = m->params + t->offset;
+        size_t fan = t->ndim > 1 ? t->count / (size_t)t->dims[0] : 1;
+        float a = t->ndim > 1 ? 1.5f / sqrtf((float)fan) : 0.3f;
+        for (size_t j = 0; j < t->count; j++) {
+            if (!strcmp(suffix, ".bn_weight")) p[j] = test_randf(0.6f, 1.5f);
+            else if (!strcmp(suffix, ".bn_var")) p[j] = test_randf(0.3f, 2.0f);
+            else if (!strcmp(suffix, ".bn_mean")) p[j] = test_randf(-0.5f, 0.5f);
+            else p[j] = test_randf(-a, a);
+        }
+    }
+    return m;
+}
+
+typedef struct {
+    int w[B];
+    float *input;
+    int labels[B][16], nlab[B];
+} batch;
+
+static void make_batch(batch *bt, const crnn_model *m, const int *w) {
+    size_t P = 0;
+    for (int b = 0; b < B; b++) {
+        bt->w[b] = w[b];
+        P += (size_t)m->input_height * w[b];
+    }
+    bt->input = malloc(P * sizeof(float));
+    for (size_t i = 0; i < P; i++) bt->input[i] = test_randf(-1.5f, 1.5f);
+    for (int b = 0; b < B; b++) {
+        int T = model_output_width(m, w[b]);
+        int L;
+        do {
+            L = test_randint(1, T / 2 < 6 ? T / 2 : 6);
+            for (int i = 0; i < L; i++) bt->labels[b][i] = test_randint(1, NCLASS - 1);
+        } while (ctc_min_frames(bt->labels[b], L) > T);
+        bt->nlab[b] = L;
+    }
+}
+
+/* Training forward and the batch's total CTC loss; with dlogits, also d loss / d logits
+   (B, T, C), zero on padding frames. */
+static double batch_loss(network *net, crnn_model *m, const batch *bt, float **dlogits) {
+    crnn_error err;
+    if (network_forward(net, m, bt->input, bt->w, B, 1, 0.0f, &err) != CRNN_OK) {
+        fprintf(stderr, "network_forward: %s\n", err.message);
+        exit(1);
+    }
+    int nb, T, C;
+    const int *len;
+    const float *lp = network_log_probs(net, &nb, &T, &C, &len);
+    if (dlogits) {
+        *dlogits = calloc((size_t)B * T * C, sizeof(float));
+    }
+    double total = 0;
+    for (int b = 0; b < B; b++)
+        total += ctc_loss(lp + (size_t)b * T * C, len[b], C, bt->labels[b], bt->nlab[b],
+                          dlogits ? *dlogits + (size_t)b * T * C : NULL);
+    return total;
+}
+
+/* (a) */
+static void check_gradients(int variant) {
+    crnn_model *m = build(variant);
+    static const int widths[2][B] = {{13, 7, 10}, {15, 22, 9}};
+    batch bt;
+    make_batch(&bt, m, widths[variant]);
+    network *net = network_new();
+    float *running = malloc(m->n_params * sizeof(float));
+    memcpy(running, m->params, m->n_params * sizeof(float));
+
+    float *dlogits;
+    double loss = batch_loss(net, m, &bt, &dlogits);
+    CHECK_MSG(isfinite(loss) && loss > 0, "variant %d: loss %g", variant, loss);
+    float *grads = calloc(m->n_params, sizeof(float));
+    crnn_error err;
+    CHECK(network_backward(net, m, grads, dlogits, &err) == CRNN_OK);
+    /* accumulation: a second backward adds the same again */
+    float *twice = malloc(m->n_params * sizeof(float));
+    memcpy(twice, grads, m->n_params * sizeof(float));
+    CHECK(network_backward(net, m, twice, dlogits, &err) == CRNN_OK);
+    double acc_err = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        acc_err = fmax(acc_err, fabs(twice[i] - 2 * grads[i]) / (1e-6 + fabs(grads[i])));
+    CHECK_MSG(acc_err <= 1e-4, "variant %d: second backward did not add the same gradient "
+              "(worst relative %g)", variant, acc_err);
+
+    /* Float forward noise on a loss of ~10 is ~1e-6, so eps = 1e-2 leaves ~1e-4 of noise in the
+       differences and O(eps²) curvature error of the same order. A ReLU or max-pool switching
+       inside [−eps, eps] makes the difference itself wrong: that shows as disagreement
+       between eps and eps/2, and such entries are skipped (and counted). */
+    const float eps = 2e-3f;
+    int checked = 0, skipped = 0, significant = 0;
+    double worst = 0;
+    for (int ti = 0; ti < m->n_tensors; ti++) {
+        const model_tensor *t = &m->tensors[ti];
+        int stat = strstr(t->name, ".bn_mean") || strstr(t->name, ".bn_var");
+        int n_pick = t->count <= 10 ? (int)t->count : 10, tensor_checked = 0;
+        for (int k = 0; k < n_pick; k++) {
+            size_t i = t->offset + (t->count <= 10 ? (size_t)k
+                                                    : (size_t)test_randint(0, (int)t->count - 1));
+            float s = m->params[i];
+            double fd[2];
+            for (int e = 0; e < 2; e++) {
+                float h = e ? eps / 2 : eps;
+                m->params[i] = s + h;
+                double up = batch_loss(net, m, &bt, NULL);
+                float hu = m->params[i] - s;
+                m->params[i] = s - h;
+                double dn = batch_loss(net, m, &bt, NULL);
+                float hd = s - m->params[i];
+                m->params[i] = s;
+                fd[e] = (up - dn) / ((double)hu + hd);
+            }
+            double g = grads[i];
+            double tol = 1e-3 + 1e-2 * fabs(fd[1]);
+            if (stat) { /* running statistics: unused in training mode */
+                CHECK_MSG(g == 0 && fd[0] == 0 && fd[1] == 0,
+                          "variant %d: %s[%zu]: gradient %g, finite differences %g", variant,
+                          t->name, i - t->offset, g, fd[1]);
+                continue;
+            }
+            if (fabs(fd[0] - fd[1]) > tol) { /* a kink inside the step */
+                skipped++;
+                continue;
+            }
+            checked++;
+            tensor_checked++;
+            significant += fabs(fd[1]) > 0.05;
+            double r = fabs(g - fd[1]) / tol;
+            worst = fmax(worst, r);
+            CHECK_MSG(r <= 1, "variant %d: %s[%zu]: backward %.6g, finite differences %.6g "
+                      "(eps %g) / %.6g (eps %g)", variant, t->name, i - t->offset, g, fd[0],
+                      eps, fd[1], eps / 2);
+        }
+        if (!stat)
+            CHECK_MSG(tensor_checked >= (n_pick + 1) / 2, "variant %d: %s: only %d of %d entries "
+                      "usable", variant, t->name, tensor_checked, n_pick);
+    }
+    if (getenv("TEST_VERBOSE"))
+        fprintf(stderr, "  variant %d: loss %.4f, %d checked (%d with |g| > 0.05), %d skipped, "
+                "worst %.3g of tolerance\n", variant, loss, checked, significant, skipped, worst);
+    /* the check must have had teeth: most gradients compared are far above the tolerance */
+    CHECK_MSG(significant >= checked / 2, "variant %d: only %d of %d gradients significant",
+              variant, significant, checked);
+    CHECK_MSG(skipped * 10 <= checked, "variant %d: %d skipped vs %d checked", variant, skipped,
+              checked);
+    /* bn_momentum 0: the running statistics must not have moved through all those forwards */
+    CHECK(memcmp(running, m->params, m->n_params * sizeof(float)) == 0);
+
+    /* and with momentum, they do: PyTorch's update with the batch's unbiased variance */
+    if (variant == 0) {
+        const model_layer *ly = &m->layers[0];
+        float rm0 = m->params[ly->bn_mean], rv0 = m->params[ly->bn_var];
+        CHECK(network_forward(net, m, bt.input, bt.w, B, 1, 0.5f, &err) == CRNN_OK);
+        CHECK(m->params[ly->bn_mean] != rm0 && m->params[ly->bn_var] != rv0);
+        memcpy(m->params, running, m->n_params * sizeof(float));
+    }
+
+    free(running), free(dlogits), free(grads), free(twice), free(bt.input);
+    network_free(net);
+    crnn_model_free(m);
+}
+
+static void test_gradients_lstm_gru(void) { check_gradients(0); }
+static void test_gradients_gru_lstm(void) { check_gradients(1); }
+
+/* Runs an inference forward; returns a malloc'ed copy of the log-probs (B', T, C). */
+static float *infer(network *net, crnn_model *m, const float *input, const int *w, int nb, int *T,
+                    const int **len) {
+    crnn_error err;
+    crnn_status s = network_forward(net, m, input, w, nb, 0, 0.0f, &err);
+    CHECK_MSG(s == CRNN_OK, "inference forward: %s", err.message);
+    if (s != CRNN_OK) exit(1);
+    int C, b2;
+    const float *lp = network_log_probs(net, &b2, T, &C, len);
+    float *copy = malloc((size_t)nb * *T * C * sizeof(float));
+    memcpy(copy, lp, (size_t)nb * *T * C * sizeof(float));
+    return copy;
+}
+
+/* (b) and (c) */
+static void check_inference(int variant) {
+    crnn_model *m = build(variant);
+    crnn_error err;
+    crnn_model *folded = model_clone(m, &err);
+    model_fold_batchnorm(folded);
+    static const int widths[2][B] = {{6, 17, 11}, {31, 12, 20}};
+    batch bt;
+    make_batch(&bt, m, widths[variant]);
+    network *net = network_new();
+    int T1, T2;
+    const int *len;
+    float *a = infer(net, m, bt.input, bt.w, B, &T1, &len);
+    int lens[B];
+    memcpy(lens, len, sizeof lens);
+    float *f = infer(net, folded, bt.input, bt.w, B, &T2, &len);
+    CHECK(T1 == T2);
+    double d = 0;
+    for (int b = 0; b < B; b++) {
+        CHECK(lens[b] == model_output_width(m, bt.w[b]) && len[b] == lens[b]);
+        for (size_t i = 0; i < (size_t)lens[b] * NCLASS; i++)
+            d = fmax(d, fabs(a[(size_t)b * T1 * NCLASS + i] - f[(size_t)b * T1 * NCLASS + i]));
+    }
+    CHECK_MSG(d <= 1e-4, "variant %d: unfolded vs folded batch-norm differ by %g", variant, d);
+    /* the folding must actually have changed the weights (or the check above proves nothing) */
+    CHECK(memcmp(m->params, folded->params, m->n_params * sizeof(float)) != 0);
+
+    /* each image alone, for both models */
+    size_t off = 0;
+    for (int b = 0; b < B; b++) {
+        const float *img = bt.input + off;
+        off += (size_t)m->input_height * bt.w[b];
+        for (int k = 0; k < 2; k++) {
+            int T;
+            float *one = infer(net, k ? folded : m, img, &bt.w[b], 1, &T, &len);
+            CHECK(T == lens[b] && len[0] == lens[b]);
+            const float *ref = (k ? f : a) + (size_t)b * T1 * NCLASS;
+            double e = 0;
+            for (size_t i = 0; i < (size_t)T * NCLASS; i++) e = fmax(e, fabs(one[i] - ref[i]));
+            CHECK_MSG(e <= 1e-5, "variant %d %s: image %d (w=%d) alone differs from in the batch "
+                      "by %g", variant, k ? "folded" : "unfolded", b, bt.w[b], e);
+            free(one);
+        }
+    }
+    /* the batch in reverse order: nothing may depend on position either */
+    {
+        int rw[B];
+        size_t P = off, o = 0;
+        float *rin = malloc(P * sizeof(float));
+        for (int b = B - 1; b >= 0; b--) {
+            rw[B - 1 - b] = bt.w[b];
+            size_t start = 0;
+            for (int j = 0; j < b; j++) start += (size_t)m->input_height * bt.w[j];
+            size_t n = (size_t)m->input_height * bt.w[b];
+            memcpy(rin + o, bt.input + start, n * sizeof(float));
+            o += n;
+        }
+        int T;
+        float *r = infer(net, folded, rin, rw, B, &T, &len);
+        double e = 0;
+        for (int b = 0; b < B; b++)
+            for (size_t i = 0; i < (size_t)lens[b] * NCLASS; i++)
+                e = fmax(e, fabs(r[(size_t)(B - 1 - b) * T * NCLASS + i] -
+                                 f[(size_t)b * T1 * NCLASS + i]));
+        CHECK_MSG(e <= 1e-5, "variant %d: reversed batch differs by %g", variant, e);
+        free(rin), free(r);
+    }
+
+    /* refusals: training a folded model; an image narrower than the model allows */
+    CHECK(network_forward(net, folded, bt.input, bt.w, B, 1, 0.0f, &err) == CRNN_ERR_ARG);
+    if (m->min_width > 1) {
+        int narrow = m->min_width - 1;
+        CHECK(network_forward(net, m, bt.input, &narrow, 1, 0, 0.0f, &err) == CRNN_ERR_ARG);
+    }
+    free(a), free(f), free(bt.input);
+    network_free(net);
+    crnn_model_free(m);
+    crnn_model_free(folded);
+}
+
+static void test_inference_lstm_gru(void) { check_inference(0); }
+static void test_inference_gru_lstm(void) { check_inference(1); }
+
+int main(void) {
+    RUN(test_gradients_lstm_gru);
+    RUN(test_gradients_gru_lstm);
+    RUN(test_inference_lstm_gru);
+    RUN(test_inference_gru_lstm);
+    TEST_EXIT();
+}
