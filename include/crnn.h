@@ -158,6 +158,12 @@ crnn_status crnn_recognize_batch(crnn_recognizer *rec, const crnn_image *images,
    network output. */
 const float *crnn_recognizer_log_probs(const crnn_recognizer *rec, int index, int *frames,
                                        int *classes);
+/* The normalised network input of image `index` of the last call: *height × *width floats,
+   row-major, valid until the next call on rec. NULL if there is no such image. */
+const float *crnn_recognizer_input(const crnn_recognizer *rec, int index, int *width,
+                                   int *height);
+/* The model's class `k` as a Unicode code point (0 for the blank), or -1 if out of range. */
+long crnn_model_class_codepoint(const crnn_model *model, int k);
 
 
 /* ---- training ------------------------------------------------------------------------------

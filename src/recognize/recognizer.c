@@ -19,6 +19,7 @@ struct crnn_recognizer {
     size_t input_cap, scratch_cap;
     int *widths;
     int widths_cap;
+    int n_last; /* images in the last call */
     decode_workspace *dw;
 };
 
@@ -121,6 +122,7 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
                        m->norm_mean, m->norm_std);
         off += (size_t)m->input_height * r->widths[i];
     }
+    r->n_last = n;
     /* Inference never writes to the model: batch-norm is folded, no statistics update. */
     crnn_status s = network_forward(r->net, (crnn_model *)m, r->input, r->widths, n, 0, 0.0f,
                                     &r->err);
@@ -190,4 +192,18 @@ const float *crnn_recognizer_log_probs(const crnn_recognizer *r, int index, int 
     if (frames) *frames = len[index];
     if (classes) *classes = C;
     return lp + (size_t)index * T * C;
+}
+
+const float *crnn_recognizer_input(const crnn_recognizer *r, int index, int *width, int *height) {
+    if (index < 0 || index >= r->n_last) return NULL;
+    size_t off = 0;
+    for (int i = 0; i < index; i++) off += (size_t)r->model->input_height * r->widths[i];
+    if (width) *width = r->widths[index];
+    if (height) *height = r->model->input_height;
+    return r->input + off;
+}
+
+long crnn_model_class_codepoint(const crnn_model *m, int k) {
+    if (k < 0 || k >= m->n_classes) return -1;
+    return (long)m->charset[k];
 }
