@@ -57,16 +57,17 @@ static int cmp_order(const void *a, const void *b) {
     return ((const order_item *)a)->width - ((const order_item *)b)->width;
 }
 
-crnn_status validation_run(const validation_set *v, const crnn_model *m, validation_score *score,
+crnn_status validation_run(const validation_set *v, const crnn_model *m,
+                           const crnn_params *const *params, validation_score *score,
                            char **predictions, crnn_error *err) {
     double t0 = now_seconds();
     memset(score, 0, sizeof *score);
     order_item *order = malloc(sizeof(order_item) * (size_t)(v->n ? v->n : 1));
     network *net = network_new();
-    int *labels = NULL;
-    float *conf = NULL;
+    decode_workspace *dw = decode_workspace_new();
+    crnn_params greedy = crnn_default_params();
     crnn_status s = CRNN_OK;
-    if (!order || !net) {
+    if (!order || !net || !dw) {
         s = set_error(err, CRNN_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -92,16 +93,16 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m, validat
         int T, C;
         const int *len;
         const float *lp = network_log_probs(net, NULL, &T, &C, &len);
-        free(labels);
-        free(conf);
-        labels = malloc(sizeof(int) * (size_t)T);
-        conf = malloc(sizeof(float) * (size_t)T);
-        if (!labels || !conf) { s = set_error(err, CRNN_ERR_NOMEM, "out of memory"); goto done; }
         for (int k = 0; k < n; k++) {
             int idx = order[start + k].index;
-            int nl = ctc_greedy_decode(lp + (size_t)k * T * C, len[k], C, labels, conf, NULL, T);
-            char *pred = labels_to_utf8(m, labels, nl);
-            if (!pred) { s = set_error(err, CRNN_ERR_NOMEM, "out of memory"); goto done; }
+            const crnn_params *p = params && params[idx] ? params[idx] : &greedy;
+            crnn_result res;
+            memset(&res, 0, sizeof res);
+            s = decode_frames(dw, m, lp + (size_t)k * T * C, len[k], C, p, &res, err);
+            if (s != CRNN_OK) { crnn_result_free(&res); goto done; }
+            char *pred = res.text;
+            res.text = NULL;
+            crnn_result_free(&res);
             char a[1024], g[1024];
             text_normalize_alnum(pred, a, sizeof a);
             text_normalize_alnum(v->texts[idx], g, sizeof g);
@@ -120,9 +121,8 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m, validat
     }
 done:
     score->seconds = now_seconds() - t0;
-    free(labels);
-    free(conf);
     free(order);
     network_free(net);
+    decode_workspace_free(dw);
     return s;
 }

@@ -27,9 +27,11 @@ typedef struct {
     double seconds;
 } validation_score;
 
-/* Recognises every image (inference mode; batch-norm running statistics if unfolded) with
-   greedy decoding; predictions[i] (malloc'ed) if predictions is not NULL. */
-crnn_status validation_run(const validation_set *v, const crnn_model *m, validation_score *score,
+/* Recognises every image (inference mode; batch-norm running statistics if unfolded) and
+   scores it. params[i] chooses image i's decoder (NULL array or entry = best path);
+   predictions[i] (malloc'ed) is filled if predictions is not NULL. */
+crnn_status validation_run(const validation_set *v, const crnn_model *m,
+                           const crnn_params *const *params, validation_score *score,
                            char **predictions, crnn_error *err);
 
 #endif
