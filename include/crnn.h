@@ -116,7 +116,8 @@ typedef struct {
     int lexicon_case_insensitive;  /* match the lexicon ignoring case */
     float lexicon_margin;          /* keep the free text if no lexicon word is within this
                                       many nats of it; < 0 disables the fallback */
-    int lexicon_max_distance;      /* BK-tree candidate edit distance δ; default 3 */
+    int lexicon_max_distance;      /* BK-tree candidate edit distance δ; default 3;
+                                      < 0 = score the whole lexicon exactly, any size */
 } crnn_params;
 
 crnn_params crnn_default_params(void);
@@ -127,7 +128,8 @@ typedef struct {
     int num_chars;            /* code points in text */
     float *char_confidence;   /* num_chars entries */
     char *free_text;          /* lexicon decoding only: the unconstrained text, else NULL */
-    double log_prob;          /* log p(text | image) under the decoder used; 0 for greedy */
+    double log_prob;          /* log p(text | image) under the decoder used; 0 for greedy
+                                 without a lexicon */
     double milliseconds;      /* preprocessing + network + decoding */
 } crnn_result;
 
@@ -164,6 +166,72 @@ const float *crnn_recognizer_input(const crnn_recognizer *rec, int index, int *w
                                    int *height);
 /* The model's class `k` as a Unicode code point (0 for the blank), or -1 if out of range. */
 long crnn_model_class_codepoint(const crnn_model *model, int k);
+
+/* ---- lexicons -----------------------------------------------------------------------------
+   When the possible words are known (a dictionary, a product list, the 50 names on a street),
+   set params.lexicon: the text becomes the lexicon word with the highest CTC probability
+   p(word | image), summed over all alignments (Shi, Bai, Yao 2015, §2.3).
+
+   - Up to CRNN_LEXICON_EXACT_WORDS words (or any size with lexicon_max_distance < 0), every
+     word is scored exactly: a depth-first search of the lexicon trie shares the work of common
+     prefixes and skips every subtree whose prefix probability is already below the best word.
+   - Larger lexicons, as in the paper: candidates within edit distance lexicon_max_distance of
+     the unconstrained text are found in a BK-tree and each scored exactly; if none is that
+     close, the trie search runs with a budget of CRNN_LEXICON_SEARCH_NODES trie nodes.
+   - lexicon_case_insensitive: the network's probabilities of the case forms of a character
+     are added up, and words are compared in simple case folding (Latin, Greek, Cyrillic); the
+     word is returned as the lexicon writes it. A lexicon in capitals then works with a model
+     that only knows lower case.
+   - lexicon_margin ≥ 0 (out-of-vocabulary fallback): if log p(best word) < log p(free text) −
+     margin, the free text is returned instead.
+   - A word with a character the model cannot output is never chosen.
+   The result then has text = the word (or the free text on fallback), free_text = the
+   unconstrained text (best path, or beam search with CRNN_DECODE_BEAM), log_prob = log p(text |
+   image) (in case-folded probabilities when case-insensitive), and char_confidence taken along
+   the text's most probable alignment, as best path takes them; confidence is their product.
+
+   Lexicon files: UTF-8, one entry per line; spaces inside an entry are part of it, spaces and
+   tabs around it are not; lines starting with '#' and blank lines are skipped; duplicates are
+   merged (the first spelling keeps its place). A crnn_lexicon is immutable: share one between
+   any number of threads and recognizers. */
+
+#define CRNN_LEXICON_MAX_FILE_BYTES (256u << 20) /* lexicon or per-image lexicon file */
+#define CRNN_LEXICON_MAX_LINE_BYTES 1024         /* one entry */
+#define CRNN_LEXICON_MAP_MAX_LINE_BYTES (1u << 20) /* one line of a per-image lexicon file */
+#define CRNN_LEXICON_EXACT_WORDS 20000           /* larger lexicons use BK-tree candidates */
+#define CRNN_LEXICON_SEARCH_NODES 200000         /* trie search budget after no candidate */
+
+crnn_lexicon *crnn_lexicon_load(const char *path, crnn_error *err);
+/* The same from n strings (NUL-terminated UTF-8, same rules as lines of a file). */
+crnn_lexicon *crnn_lexicon_from_words(const char *const *words, int n, crnn_error *err);
+void crnn_lexicon_free(crnn_lexicon *lexicon);
+/* Distinct entries. */
+int crnn_lexicon_size(const crnn_lexicon *lexicon);
+/* Entry i (0 ≤ i < size, in order of first appearance) as written, or NULL. */
+const char *crnn_lexicon_word(const crnn_lexicon *lexicon, int i);
+/* The index of an entry spelled exactly so, or -1. */
+int crnn_lexicon_find(const crnn_lexicon *lexicon, const char *word);
+
+/* Per-image lexicons (the SVT-50 and IIIT5K-50 protocol): a TSV file of
+   `IMAGE<TAB>word,word,...` lines ('#' comments and blank lines skipped). Images with the same
+   word list share one lexicon. */
+typedef struct crnn_lexicon_map crnn_lexicon_map;
+crnn_lexicon_map *crnn_lexicon_map_load(const char *tsv_path, crnn_error *err);
+/* The lexicon of an image: by its path exactly as the file writes it, else by file name (NULL
+   if none, or if the file name belongs to several images with different lists). */
+const crnn_lexicon *crnn_lexicon_map_find(const crnn_lexicon_map *map, const char *image_path);
+/* Images listed. */
+int crnn_lexicon_map_size(const crnn_lexicon_map *map);
+void crnn_lexicon_map_free(crnn_lexicon_map *map);
+
+/* ---- explain: a picture of one recognition ----------------------------------------------
+   Writes a PNG of image `index` of the last recognition call on rec: the normalised network
+   input; under it, per output frame (column), the most probable label and its probability as
+   a bar, under the input columns that frame came from; then where each character of the free
+   text and, with a lexicon in params, of the lexicon word aligns. params as for the call
+   (NULL = defaults). For debugging by looking. */
+crnn_status crnn_explain_png(crnn_recognizer *rec, int index, const crnn_params *params,
+                             const char *out_png, crnn_error *err);
 
 
 /* ---- training ------------------------------------------------------------------------------
@@ -203,7 +271,8 @@ typedef struct {
     float clip;                /* global gradient-norm clip, default 5 */
     float bn_momentum;         /* default 0.1 */
     uint64_t seed;
-    int threads;               /* BLAS threads for the compute (default: all cores) */
+    int threads;               /* worker threads, each training on a share of the batch
+                                  (default: all cores) */
     /* output */
     const char *run_dir;       /* checkpoint.bin, best.crnn, log.csv, plot.png (created) */
     int resume;                /* continue from run_dir/checkpoint.bin */

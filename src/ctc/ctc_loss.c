@@ -19,19 +19,13 @@ int ctc_min_frames(const int *labels, int L) {
     return n;
 }
 
-double ctc_loss(const float *lp, int T, int C, const int *labels, int L, float *grad) {
-    if (L < 0 || T < 1 || ctc_min_frames(labels, L) > T) return INFINITY;
+/* The forward (alpha) recursion shared by the loss and the likelihood: fills alpha (T × S,
+   S = 2L + 1) and returns log p(labels | log_probs). The caller has checked that the labels
+   fit in T frames. */
+static double ctc_forward(const float *lp, int T, int C, const int *labels, int L, double *alpha) {
     const int S = 2 * L + 1;
-    double *alpha = malloc(sizeof(double) * (size_t)T * S);
-    double *beta = malloc(sizeof(double) * (size_t)T * S);
-    if (!alpha || !beta) {
-        free(alpha);
-        free(beta);
-        return NAN;
-    }
 #define LAB(s) ((s) & 1 ? labels[(s) >> 1] : 0)
 #define A(t, s) alpha[(size_t)(t) * S + (s)]
-#define Bt(t, s) beta[(size_t)(t) * S + (s)]
     for (int s = 0; s < S; s++) A(0, s) = -INFINITY;
     A(0, 0) = lp[0];
     if (S > 1) A(0, 1) = lp[LAB(1)];
@@ -46,6 +40,34 @@ double ctc_loss(const float *lp, int T, int C, const int *labels, int L, float *
     }
     double log_p = A(T - 1, S - 1);
     if (S > 1) log_p = log_add(log_p, A(T - 1, S - 2));
+#undef LAB
+#undef A
+    return log_p;
+}
+
+double ctc_log_likelihood(const float *lp, int T, int C, const int *labels, int L) {
+    if (L < 0 || T < 1 || ctc_min_frames(labels, L) > T) return -INFINITY;
+    double *alpha = malloc(sizeof(double) * (size_t)T * (size_t)(2 * L + 1));
+    if (!alpha) return NAN;
+    double log_p = ctc_forward(lp, T, C, labels, L, alpha);
+    free(alpha);
+    return log_p;
+}
+
+double ctc_loss(const float *lp, int T, int C, const int *labels, int L, float *grad) {
+    if (L < 0 || T < 1 || ctc_min_frames(labels, L) > T) return INFINITY;
+    const int S = 2 * L + 1;
+    double *alpha = malloc(sizeof(double) * (size_t)T * S);
+    double *beta = malloc(sizeof(double) * (size_t)T * S);
+    if (!alpha || !beta) {
+        free(alpha);
+        free(beta);
+        return NAN;
+    }
+#define LAB(s) ((s) & 1 ? labels[(s) >> 1] : 0)
+#define A(t, s) alpha[(size_t)(t) * S + (s)]
+#define Bt(t, s) beta[(size_t)(t) * S + (s)]
+    double log_p = ctc_forward(lp, T, C, labels, L, alpha);
     if (grad && log_p > -INFINITY) {
         for (int s = 0; s < S; s++) Bt(T - 1, s) = -INFINITY;
         Bt(T - 1, S - 1) = lp[(size_t)(T - 1) * C];

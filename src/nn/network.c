@@ -242,7 +242,8 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                                ly->out_c, conv_window(ly), &gin, &gout);
                 batchnorm_forward(out->p, net->bn_mean[l].p, net->bn_rstd[l].p, net->pre[l].p,
                                   m->params + ly->bn_weight, m->params + ly->bn_bias,
-                                  m->params + ly->bn_mean, m->params + ly->bn_var, bn_momentum,
+                                  bn_momentum >= 0 ? m->params + ly->bn_mean : NULL,
+                                  bn_momentum >= 0 ? m->params + ly->bn_var : NULL, bn_momentum,
                                   ly->out_c, gout.total);
             } else {
                 conv2d_forward(out->p, net->cols.p, net->cols.cap, cur, W, bias, ly->in_c,

@@ -16,7 +16,8 @@ void network_free(network *net);
 
 /* input: the batch's normalised pixels as one 1 × P map (image b at columns off[b], rows of
    width widths[b], height = model input height). Inference mode needs batch-norm folded.
-   Training mode uses batch statistics, updates the running statistics in m, and keeps what
+   Training mode uses batch statistics, updates the running statistics in m (unless
+   bn_momentum < 0, which leaves m untouched so several threads can share it), and keeps what
    backward needs. Returns CRNN_ERR_NOMEM or CRNN_ERR_ARG with err filled. */
 crnn_status network_forward(network *net, crnn_model *m, const float *input, const int *widths,
                             int B, int training, float bn_momentum, crnn_error *err);

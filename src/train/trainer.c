@@ -2,12 +2,14 @@
    optimiser step; validation, best-model export, checkpoints, logs and the plot. */
 #include <cblas.h>
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctc/ctc.h"
 #include "nn/network.h"
@@ -153,6 +155,76 @@ static crnn_model *new_model(const crnn_train_options *o, crnn_error *err) {
     return m;
 }
 
+/* Data parallelism over the cores: each replica runs forward and backward on its share of the
+   batch with its own activations and gradient buffer (batch-norm statistics per share, "ghost
+   batch-norm"), BLAS single-threaded inside; the gradients are then summed. Only replica 0
+   updates the running statistics, so the model is written by one thread. */
+#define MAX_REPLICAS 16
+
+typedef struct {
+    network *net;
+    float *grads, *dlogits;
+    size_t dlogits_cap;
+    /* per step */
+    crnn_model *m;
+    const train_batch *b;
+    int first, count;     /* samples [first, first + count) of the batch */
+    size_t input_off;
+    int batch_total;
+    float bn_momentum;
+    double loss;
+    int counted;
+    long unalignable;
+    crnn_status status;
+    crnn_error err;
+} replica;
+
+static void *replica_step(void *arg) {
+    replica *r = arg;
+    const train_batch *b = r->b;
+    crnn_model *m = r->m;
+    r->loss = 0;
+    r->counted = 0;
+    r->unalignable = 0;
+    memset(r->grads, 0, m->n_params * sizeof(float));
+    r->status = network_forward(r->net, m, b->input + r->input_off, b->widths + r->first, r->count,
+                                1, r->bn_momentum, &r->err);
+    if (r->status != CRNN_OK) return NULL;
+    int B, T, C;
+    const int *len;
+    const float *lp = network_log_probs(r->net, &B, &T, &C, &len);
+    size_t need = (size_t)B * T * C;
+    if (need > r->dlogits_cap) {
+        free(r->dlogits);
+        r->dlogits = malloc(need * sizeof(float));
+        r->dlogits_cap = r->dlogits ? need : 0;
+        if (!r->dlogits) {
+            r->status = set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+    }
+    memset(r->dlogits, 0, need * sizeof(float));
+    for (int i = 0; i < B; i++) {
+        int s = r->first + i;
+        float *g = r->dlogits + (size_t)i * T * C;
+        double li = ctc_loss(lp + (size_t)i * T * C, len[i], C, b->labels + b->label_off[s],
+                             b->label_len[s], g);
+        if (isinf(li) && li > 0) { /* the loader filters these; count any that slip by */
+            r->unalignable++;
+            memset(g, 0, sizeof(float) * (size_t)T * C);
+            continue;
+        }
+        r->loss += li;
+        r->counted++;
+    }
+    /* The loss is the mean over the whole batch, so each share scales by the full size. */
+    float scale = 1.0f / (float)r->batch_total;
+    for (size_t k = 0; k < need; k++) r->dlogits[k] *= scale;
+    if (isfinite(r->loss) && r->counted)
+        r->status = network_backward(r->net, m, r->grads, r->dlogits, &r->err);
+    return NULL;
+}
+
 typedef struct {
     dataset *ds[CRNN_TRAIN_MAX_SOURCES];
     synth *syn[CRNN_TRAIN_MAX_SOURCES];
@@ -235,7 +307,8 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
     crnn_model_describe(m, desc, sizeof desc);
     logf_(o, "model: %s", desc);
 
-    openblas_set_num_threads(o->threads > 0 ? o->threads : 2);
+    /* Parallelism comes from the replicas; BLAS inside each stays single-threaded. */
+    openblas_set_num_threads(1);
     source_handles handles;
     loader_config lc;
     memset(&lc, 0, sizeof lc);
@@ -244,18 +317,25 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
     lc.first_batch = st.step;
     lc.bucket = 8;
     lc.max_width = 1024;
-    float *grads = calloc(m->n_params, sizeof(float));
-    float *dlogits = NULL;
-    size_t dlogits_cap = 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n_rep = o->threads > 0 ? o->threads : (cores > 0 ? (int)cores : 1);
+    if (n_rep > MAX_REPLICAS) n_rep = MAX_REPLICAS;
+    replica reps[MAX_REPLICAS];
+    memset(reps, 0, sizeof reps);
+    int reps_ok = 1;
+    for (int r = 0; r < n_rep; r++) {
+        reps[r].net = network_new();
+        reps[r].grads = calloc(m->n_params, sizeof(float));
+        reps_ok = reps_ok && reps[r].net && reps[r].grads;
+    }
     uint8_t *mask = decay_mask(m);
-    network *net = network_new();
     validation_set val;
     memset(&val, 0, sizeof val);
     loader *ld = NULL;
     FILE *logf = NULL;
     plot_series series;
     memset(&series, 0, sizeof series);
-    if (!grads || !mask || !net) {
+    if (!reps_ok || !mask) {
         s = set_error(err, CRNN_ERR_NOMEM, "out of memory for training buffers");
         goto done;
     }
@@ -298,44 +378,49 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
         skipped_unalign += b->skipped_unalignable;
         skipped_read += b->skipped_unreadable;
         skipped_chars += b->skipped_charset;
-        s = network_forward(net, m, b->input, b->widths, b->B, 1, o->bn_momentum, err);
-        if (s != CRNN_OK) { train_batch_free(b); break; }
-        int B, T, C;
-        const int *len;
-        const float *lp = network_log_probs(net, &B, &T, &C, &len);
-        size_t need = (size_t)B * T * C;
-        if (need > dlogits_cap) {
-            free(dlogits);
-            dlogits = malloc(need * sizeof(float));
-            dlogits_cap = dlogits ? need : 0;
-            if (!dlogits) { s = set_error(err, CRNN_ERR_NOMEM, "out of memory"); train_batch_free(b); break; }
+        /* Share the batch among the replicas, each at least one sample. */
+        int R = n_rep < b->B ? n_rep : b->B;
+        size_t off = 0;
+        for (int r = 0, first = 0; r < R; r++) {
+            int count = b->B / R + (r < b->B % R);
+            replica *rp = &reps[r];
+            rp->m = m;
+            rp->b = b;
+            rp->first = first;
+            rp->count = count;
+            rp->input_off = off;
+            rp->batch_total = b->B;
+            rp->bn_momentum = r == 0 ? o->bn_momentum : -1.0f;
+            for (int k = first; k < first + count; k++) off += (size_t)m->input_height * b->widths[k];
+            first += count;
         }
-        memset(dlogits, 0, need * sizeof(float));
+        pthread_t tids[MAX_REPLICAS];
+        int started[MAX_REPLICAS] = {0};
+        for (int r = 1; r < R; r++) started[r] = pthread_create(&tids[r], NULL, replica_step, &reps[r]) == 0;
+        replica_step(&reps[0]);
+        for (int r = 1; r < R; r++) {
+            if (started[r]) pthread_join(tids[r], NULL);
+            else replica_step(&reps[r]); /* no thread to be had: do it here */
+        }
         double loss = 0;
         int counted = 0;
-        for (int i = 0; i < B; i++) {
-            float *g = dlogits + (size_t)i * T * C;
-            double li = ctc_loss(lp + (size_t)i * T * C, len[i], C, b->labels + b->label_off[i],
-                                 b->label_len[i], g);
-            if (isinf(li) && li > 0) { /* the loader filters these; count any that slip by */
-                skipped_unalign++;
-                memset(g, 0, sizeof(float) * (size_t)T * C);
-                continue;
+        for (int r = 0; r < R; r++) {
+            if (reps[r].status != CRNN_OK && s == CRNN_OK) {
+                s = reps[r].status;
+                *err = reps[r].err;
             }
-            loss += li;
-            counted++;
+            loss += reps[r].loss;
+            counted += reps[r].counted;
+            skipped_unalign += reps[r].unalignable;
         }
+        if (s != CRNN_OK) { train_batch_free(b); break; }
         int n_samples = b->B;
-        double scale = counted ? 1.0 / counted : 0.0;
-        for (size_t k = 0; k < need; k++) dlogits[k] *= (float)scale;
-        loss *= scale;
-        memset(grads, 0, m->n_params * sizeof(float));
+        loss = counted ? loss / b->B : NAN;
+        float *grads = reps[0].grads;
+        for (int r = 1; r < R; r++)
+            cblas_saxpy((int)m->n_params, 1.0f, reps[r].grads, 1, grads, 1);
         double gnorm = NAN;
-        if (isfinite(loss) && counted) {
-            s = network_backward(net, m, grads, dlogits, err); /* reads b->input */
-            if (s != CRNN_OK) { train_batch_free(b); break; }
-            gnorm = clip_grad_norm(grads, m->n_params, o->clip);
-        }
+        if (isfinite(loss) && counted) gnorm = clip_grad_norm(grads, m->n_params, o->clip);
         train_batch_free(b);
         if (!isfinite(loss) || !isfinite(gnorm)) {
             st.skipped_steps++;
@@ -441,9 +526,11 @@ done:
     if (logf) fclose(logf);
     validation_free(&val);
     plot_free(&series);
-    network_free(net);
-    free(grads);
-    free(dlogits);
+    for (int r = 0; r < n_rep; r++) {
+        network_free(reps[r].net);
+        free(reps[r].grads);
+        free(reps[r].dlogits);
+    }
     free(mask);
     optimizer_free(&opt);
     crnn_model_free(m);
