@@ -88,7 +88,7 @@ void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
     }
     if (pointwise) { /* 1×1: the input already is the column matrix */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)P, (int)K, 1.0f, weight,
-                    (int)K, inp, (int)gin->total, 0.0f, out, (int)P);
+                    (int)K, inp, (int)gin->total, 1.0f, out, (int)P);
         return;
     }
     for (int b0 = 0; b0 < gout->n;) {
