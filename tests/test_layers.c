@@ -339,7 +339,8 @@ static void test_conv_backward(void) {
         geo_init(&gi, 2, hmin + 2, w);
         geo_out(&go, &gi, k);
         size_t K = (size_t)cf->cin * k.kh * k.kw, widest = (size_t)go.h * go.w[0];
-        size_t nin = (size_t)cf->cin * gi.total, nw = K * cf->cout, nout = (size_t)cf->cout * go.total;
+        size_t nin = (size_t)cf->cin * gi.total, nw = K * cf->cout;
+        size_t nout = (size_t)cf->cout * go.total;
         size_t cap = K * widest; /* minimal: one image per group */
         float *inp = frand(nin, -1, 1), *wt = frand(nw, -1, 1), *bias = frand(cf->cout, -1, 1);
         float *R = frand(nout, -1, 1), *cols = galloc(cap);
