@@ -3,13 +3,16 @@
    the datasets (TSV, MJSynth folder, LMDB) read what the generator wrote. */
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crnn.h"
 #include "model/model.h"
 #include "synth/synth.h"
 #include "test.h"
+#include "train/checkpoint.h"
 #include "train/dataset.h"
 #include "util/util.h"
 
@@ -29,9 +32,14 @@ static void make_data(const char *dir, long count, uint64_t seed) {
     synth_free(s);
 }
 
+static void print_log(void *user, const char *line) {
+    (void)user;
+    if (strstr(line, "validation at")) fprintf(stderr, "  %s\n", line);
+}
+
 static crnn_train_options tiny_options(const char *run, const char *data) {
     crnn_train_options o = crnn_train_default_options();
-    o.arch = "c16 m2 c32 m2 c48 m2x2s2x1p0x1 c64 m2x2s2x1p0x1 c64k2p0 bilstm48";
+    o.arch = "c24 m2 c48 m2 c64 m2x2s2x1p0x1 c96 m2x2s2x1p0x1 c96k2p0 bilstm64";
     o.charset = "ascii";
     o.input_height = 32;
     o.n_sources = 1;
@@ -67,16 +75,21 @@ static void test_overfit(void) {
     snprintf(tsv, sizeof tsv, "%s/labels.tsv", data);
     make_data(data, 20, 7);
     crnn_train_options o = tiny_options(run, tsv);
-    o.steps = 600;
-    o.lr = 4e-3f;
+    o.steps = 800;
+    o.lr = 3e-3f;
+    o.final_lr = 1e-4f;
+    o.threads = 1; /* one batch-norm over all 20 words */
+    o.log = print_log;
     o.val_data = tsv;
     o.val_every = 100;
     crnn_error err;
     double t0 = now_seconds();
     crnn_status s = crnn_train(&o, &err);
     CHECK_MSG(s == CRNN_OK, "%s", err.message);
-    fprintf(stderr, "  overfit: 600 steps in %.1f s\n", now_seconds() - t0);
-    char best[600];
+    fprintf(stderr, "  overfit: 800 steps in %.1f s\n", now_seconds() - t0);
+    char best[600], plot[600];
+    snprintf(plot, sizeof plot, "%s/plot.png", run);
+    CHECK_MSG(access(plot, F_OK) == 0, "no training plot at %s", plot);
     snprintf(best, sizeof best, "%s/best.crnn", run);
     crnn_model *m = crnn_model_load(best, &err);
     CHECK_MSG(m != NULL, "%s", err.message);
@@ -294,15 +307,65 @@ static void test_datasets(void) {
     dataset_close(l);
 }
 
-int main(void) {
+/* kill -9 at random moments while checkpoints are written every step: the checkpoint on disk
+   always loads, and each resumed run carries on from it. */
+static void test_kill9(void) {
+    char data[512], run[512], tsv[600], ckpt[600];
+    snprintf(data, sizeof data, "%s/resume-data", tmp_root);
+    snprintf(tsv, sizeof tsv, "%s/labels.tsv", data);
+    snprintf(run, sizeof run, "%s/kill9", tmp_root);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", run);
+    long last_step = -1;
+    for (int round = 0; round < 6; round++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            crnn_train_options o = tiny_options(run, tsv);
+            o.batch_size = 4;
+            o.steps = 100000;
+            o.threads = 1;
+            o.checkpoint_seconds = 0; /* every step */
+            o.resume = access(ckpt, F_OK) == 0;
+            crnn_error err;
+            crnn_train(&o, &err);
+            _exit(0);
+        }
+        usleep(400000 + 150000 * (unsigned)round);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        crnn_model *m = NULL;
+        optimizer opt;
+        checkpoint_state st;
+        crnn_error err;
+        crnn_status s = checkpoint_load(ckpt, &m, &opt, &st, &err);
+        if (access(ckpt, F_OK) != 0) continue; /* killed before the first checkpoint */
+        CHECK_MSG(s == CRNN_OK, "round %d: %s", round, err.message);
+        if (s == CRNN_OK) {
+            CHECK_MSG(st.step >= last_step, "round %d: step went back from %ld to %ld", round,
+                      last_step, st.step);
+            last_step = st.step;
+            crnn_model_free(m);
+            optimizer_free(&opt);
+        }
+    }
+    CHECK_MSG(last_step > 0, "no checkpoint survived (last step %ld)", last_step);
+    char path[700];
+    snprintf(path, sizeof path, "%s/log.csv", run);
+    CHECK(access(path, F_OK) == 0);
+}
+
+int main(int argc, char **argv) {
+    const char *only = argc > 1 ? argv[1] : ""; /* e.g. "overfit": run just the tests named so */
+#define RUN_IF(fn) do { if (strstr(#fn, only)) RUN(fn); } while (0)
     snprintf(tmp_root, sizeof tmp_root, "/tmp/crnn-test-train-%d", (int)getpid());
     mkdir(tmp_root, 0755);
-    RUN(test_datasets);
-    RUN(test_bad_output);
-    RUN(test_resume_exact);
-    RUN(test_resume_exact_synth);
-    RUN(test_divergence);
-    RUN(test_overfit);
+    RUN_IF(test_datasets);
+    RUN_IF(test_bad_output);
+    RUN_IF(test_resume_exact);
+    RUN_IF(test_resume_exact_synth);
+    RUN_IF(test_divergence);
+    RUN_IF(test_kill9);
+    RUN_IF(test_overfit);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_root);
     if (!test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);

@@ -109,6 +109,12 @@ void out_result(out_sink *o, const char *path, const crnn_result *res) {
         json_write_string(f, path);
         fputs(",\"text\":", f);
         json_write_string(f, res->text);
+        if (res->free_text) { /* a lexicon chose the text: what was read without it, and how
+                                 probable the text is */
+            fputs(",\"free_text\":", f);
+            json_write_string(f, res->free_text);
+            fprintf(f, ",\"log_prob\":%.4f", res->log_prob);
+        }
         fprintf(f, ",\"confidence\":%.4f,\"chars\":[", res->confidence);
         json_chars(f, res);
         fprintf(f, "],\"milliseconds\":%.3f}\n", res->milliseconds);
@@ -199,7 +205,8 @@ void progress_update(progress_bar *p, long done, long total, long failed, int fo
     int cols = term_columns();
     if (total >= 0) {
         char eta[32] = "--:--";
-        if (rate > 0 && done > 0) format_duration(eta, sizeof eta, (total - done) / rate);
+        if (rate > 0 && done > 0)
+            format_duration(eta, sizeof eta, done < total ? (total - done) / rate : 0);
         snprintf(tail, sizeof tail, " %ld/%ld  %.0f images/s  ETA %s%s", done, total, rate, eta,
                  fail);
         int bar = cols - 3 - (int)strlen(tail) - 1;

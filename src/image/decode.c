@@ -6,7 +6,18 @@
 
 #include <stb_image.h>
 
+#include "image/image.h"
 #include "util/util.h"
+
+/* stb_image refuses a PNG header of 50000 x 50000 as it should, but then tries the other
+   formats and reports "unknown image type". Reading the IHDR says what is really wrong. */
+static int png_header_size(const unsigned char *p, size_t size, uint32_t *w, uint32_t *h) {
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (size < 24 || memcmp(p, sig, 8) != 0 || memcmp(p + 12, "IHDR", 4) != 0) return 0;
+    *w = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+    *h = (uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23];
+    return 1;
+}
 
 crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *name,
                                      uint8_t **pixels, int *width, int *height, crnn_error *err) {
@@ -17,19 +28,31 @@ crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *
     if (size > CRNN_MAX_IMAGE_FILE_BYTES || size > 0x7fffffff)
         return set_error(err, CRNN_ERR_LIMIT, "%s: %zu bytes exceeds the %u-byte limit", name, size,
                          CRNN_MAX_IMAGE_FILE_BYTES);
+    crnn_status s = image_check_header(data, size, name, err);
+    if (s != CRNN_OK) return s;
     int w, h, comp;
-    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp))
+    uint32_t pw, ph;
+    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
+        if (png_header_size(data, size, &pw, &ph) &&
+            (pw > CRNN_MAX_IMAGE_SIDE || ph > CRNN_MAX_IMAGE_SIDE ||
+             (uint64_t)pw * ph > CRNN_MAX_IMAGE_PIXELS))
+            return set_error(err, CRNN_ERR_LIMIT, "%s: PNG header claims %u x %u pixels, over "
+                             "the limit (%d per side, %u in all)", name, pw, ph,
+                             CRNN_MAX_IMAGE_SIDE, CRNN_MAX_IMAGE_PIXELS);
         return set_error(err, CRNN_ERR_IMAGE, "%s: not a readable image (%s)", name,
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+    }
     if (w < 1 || h < 1)
         return set_error(err, CRNN_ERR_IMAGE, "%s: image has no pixels (%d x %d)", name, w, h);
     if (w > CRNN_MAX_IMAGE_SIDE || h > CRNN_MAX_IMAGE_SIDE ||
         (uint64_t)w * (uint64_t)h > CRNN_MAX_IMAGE_PIXELS)
         return set_error(err, CRNN_ERR_LIMIT, "%s: %d x %d pixels exceeds the limit (%d per side, "
                          "%u in all)", name, w, h, CRNN_MAX_IMAGE_SIDE, CRNN_MAX_IMAGE_PIXELS);
+    s = image_check_data(data, size, w, h, name, err); /* what stb_image trusts */
+    if (s != CRNN_OK) return s;
     int ww, hh, got;
     /* Grey + alpha: transparent pixels are composited below, not read as black. */
-    unsigned char *ga = stbi_load_from_memory(data, (int)size, &ww, &hh, &got, 2);
+    unsigned char *ga = image_load_grey_alpha(data, size, &ww, &hh, &got);
     if (!ga)
         return set_error(err, CRNN_ERR_IMAGE, "%s: cannot decode (%s)", name,
                          stbi_failure_reason() ? stbi_failure_reason() : "corrupt data");

@@ -1,0 +1,161 @@
+/* decode_options.c — beam search, lexicon and --explain options for the commands. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define HASH_NONFATAL_OOM 1 /* uthash exits on allocation failure unless told otherwise */
+#define uthash_nonfatal_oom(obj) (oom = 1)
+#include <uthash.h>
+
+#include "cli/cli.h"
+#include "cli/decode_options.h"
+
+struct per_lexicon {
+    const crnn_lexicon *key;
+    crnn_params params;
+    UT_hash_handle hh;
+};
+
+void decode_options_init(decode_options *d) {
+    memset(d, 0, sizeof *d);
+    d->params = crnn_default_params();
+    pthread_mutex_init(&d->mu, NULL);
+}
+
+int decode_options_parse(decode_options *d, int c, const char *arg, const char *prog) {
+    switch (c) {
+    case DECODE_OPT_BEAM: {
+        long n = cli_parse_long(arg, 1, 1024);
+        if (n < 1) {
+            fprintf(stderr, "%s: --beam needs a width from 1 to 1024, got '%s'\n", prog, arg);
+            return 2;
+        }
+        d->params.decoder = CRNN_DECODE_BEAM;
+        d->params.beam_width = (int)n;
+        return 0;
+    }
+    case DECODE_OPT_LEXICON:
+    case DECODE_OPT_LEXICON_MAP:
+        if (c == DECODE_OPT_LEXICON ? d->map_path != NULL : d->lexicon_path != NULL) {
+            fprintf(stderr, "%s: --lexicon and --lexicon-per-image exclude each other\n", prog);
+            return 2;
+        }
+        *(c == DECODE_OPT_LEXICON ? &d->lexicon_path : &d->map_path) = arg;
+        return 0;
+    case DECODE_OPT_IGNORE_CASE: d->params.lexicon_case_insensitive = 1; return 0;
+    case DECODE_OPT_MARGIN: {
+        char *end;
+        errno = 0;
+        double x = strtod(arg, &end);
+        if (errno || end == arg || *end || !isfinite(x) || x < 0) {
+            fprintf(stderr, "%s: --lexicon-margin needs a number of nats >= 0, got '%s'\n", prog,
+                    arg);
+            return 2;
+        }
+        d->params.lexicon_margin = (float)x;
+        return 0;
+    }
+    case DECODE_OPT_DISTANCE: {
+        long n = strcmp(arg, "-1") ? cli_parse_long(arg, 0, 64) : 0;
+        if (n < 0) {
+            fprintf(stderr, "%s: --lexicon-distance needs 0..64 or -1, got '%s'\n", prog, arg);
+            return 2;
+        }
+        d->params.lexicon_max_distance = strcmp(arg, "-1") ? (int)n : -1;
+        return 0;
+    }
+    case DECODE_OPT_EXPLAIN: d->explain_path = arg; return 0;
+    }
+    return 2;
+}
+
+int decode_options_load(decode_options *d, const char *prog) {
+    crnn_error err;
+    if (d->lexicon_path && !(d->lexicon = crnn_lexicon_load(d->lexicon_path, &err))) {
+        fprintf(stderr, "%s: %s\n", prog, err.message);
+        return 1;
+    }
+    if (d->map_path && !(d->map = crnn_lexicon_map_load(d->map_path, &err))) {
+        fprintf(stderr, "%s: %s\n", prog, err.message);
+        return 1;
+    }
+    d->params.lexicon = d->lexicon;
+    return 0;
+}
+
+static char *message(const char *fmt, const char *arg) {
+    size_t n = strlen(fmt) + strlen(arg) + 1;
+    char *m = malloc(n);
+    if (m) snprintf(m, n, fmt, arg);
+    return m;
+}
+
+const crnn_params *decode_options_for(decode_options *d, const char *path, char **msg) {
+    *msg = NULL;
+    if (!d->map) return &d->params;
+    const crnn_lexicon *lex = crnn_lexicon_map_find(d->map, path);
+    if (!lex) {
+        *msg = message("no word list for it in %s", d->map_path);
+        return NULL;
+    }
+    struct per_lexicon *e;
+    int oom = 0;
+    pthread_mutex_lock(&d->mu);
+    HASH_FIND_PTR(d->per_lexicon, &lex, e);
+    if (!e && (e = malloc(sizeof *e)) != NULL) {
+        e->key = lex;
+        e->params = d->params;
+        e->params.lexicon = lex;
+        HASH_ADD_PTR(d->per_lexicon, key, e);
+        if (oom) {
+            free(e);
+            e = NULL;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (!e) *msg = message("%s", "out of memory");
+    return e ? &e->params : NULL;
+}
+
+int decode_options_explain(decode_options *d, const crnn_model *model, const char *path,
+                           const char *prog) {
+    char *msg;
+    const crnn_params *p = decode_options_for(d, path, &msg);
+    if (!p) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, msg ? msg : "out of memory");
+        free(msg);
+        return 1;
+    }
+    crnn_error err;
+    crnn_recognizer *rec = crnn_recognizer_new(model, &err);
+    if (!rec) {
+        fprintf(stderr, "%s: %s\n", prog, err.message);
+        return 1;
+    }
+    crnn_result r;
+    int status = 0;
+    if (crnn_recognize_file(rec, path, p, &r) != CRNN_OK) {
+        fprintf(stderr, "%s: %s\n", prog, crnn_recognizer_error(rec));
+        status = 1;
+    } else if (crnn_explain_png(rec, 0, p, d->explain_path, &err) != CRNN_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err.message);
+        status = 1;
+    }
+    crnn_result_free(&r);
+    crnn_recognizer_free(rec);
+    return status;
+}
+
+void decode_options_free(decode_options *d) {
+    struct per_lexicon *e, *tmp;
+    HASH_ITER(hh, d->per_lexicon, e, tmp) {
+        HASH_DEL(d->per_lexicon, e);
+        free(e);
+    }
+    crnn_lexicon_free(d->lexicon);
+    crnn_lexicon_map_free(d->map);
+    pthread_mutex_destroy(&d->mu);
+    memset(d, 0, sizeof *d);
+}

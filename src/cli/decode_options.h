@@ -1,0 +1,81 @@
+/* decode_options.h — the decoding options that `ocr-crnn` and `ocr-crnn eval` share: beam
+   search, lexicons (one for all images, or one per image) and --explain. A command adds
+   DECODE_LONG_OPTIONS to its getopt_long table, hands the DECODE_OPT_* codes to
+   decode_options_parse, prints DECODE_OPTIONS_HELP in its --help, calls decode_options_load
+   before recognising, and asks decode_options_for for each image's parameters. */
+#ifndef CRNN_CLI_DECODE_OPTIONS_H
+#define CRNN_CLI_DECODE_OPTIONS_H
+
+#include <pthread.h>
+
+#include "crnn.h"
+
+enum {
+    DECODE_OPT_BEAM = 0x200,
+    DECODE_OPT_LEXICON,
+    DECODE_OPT_LEXICON_MAP,
+    DECODE_OPT_IGNORE_CASE,
+    DECODE_OPT_MARGIN,
+    DECODE_OPT_DISTANCE,
+    DECODE_OPT_EXPLAIN,
+    DECODE_OPT_LAST = DECODE_OPT_EXPLAIN
+};
+
+#define DECODE_LONG_OPTIONS                                                                     \
+    {"beam", required_argument, 0, DECODE_OPT_BEAM},                                            \
+        {"lexicon", required_argument, 0, DECODE_OPT_LEXICON},                                  \
+        {"lexicon-per-image", required_argument, 0, DECODE_OPT_LEXICON_MAP},                    \
+        {"lexicon-ignore-case", no_argument, 0, DECODE_OPT_IGNORE_CASE},                        \
+        {"lexicon-margin", required_argument, 0, DECODE_OPT_MARGIN},                            \
+        {"lexicon-distance", required_argument, 0, DECODE_OPT_DISTANCE},                        \
+        {"explain", required_argument, 0, DECODE_OPT_EXPLAIN}
+
+#define DECODE_IS_OPTION(c) ((c) >= DECODE_OPT_BEAM && (c) <= DECODE_OPT_LAST)
+
+#define DECODE_OPTIONS_HELP                                                                     \
+    "      --beam N         prefix beam search N prefixes wide (1..1024), not best path\n"    \
+    "      --lexicon FILE   read only words of FILE (UTF-8, one per line, '#' comments):\n"   \
+    "                       the most probable one; lexicons/en.txt has 100k English words\n"  \
+    "      --lexicon-per-image FILE\n"                                                         \
+    "                       each image's own words: IMAGE<TAB>word,word,... per line, found\n"\
+    "                       by path, else by file name (the SVT-50 protocol)\n"               \
+    "      --lexicon-ignore-case\n"                                                           \
+    "                       match lexicon words in any case (returned as written)\n"          \
+    "      --lexicon-margin X\n"                                                              \
+    "                       keep the unconstrained text when the best word is more than X\n"  \
+    "                       nats less probable (words missing from the lexicon)\n"            \
+    "      --lexicon-distance D\n"                                                            \
+    "                       large lexicons: edit distance of the BK-tree candidates\n"        \
+    "                       (default 3); -1: search every word exactly, however long\n"
+
+#define DECODE_EXPLAIN_HELP                                                                     \
+    "      --explain OUT.png\n"                                                               \
+    "                       draw how the image was read: the input, each frame's label and\n" \
+    "                       probability, where each character aligns (one image only)\n"
+
+typedef struct {
+    crnn_params params; /* what every image gets (with --lexicon, its lexicon) */
+    const char *lexicon_path, *map_path, *explain_path;
+    crnn_lexicon *lexicon;
+    crnn_lexicon_map *map;
+    /* --lexicon-per-image: one parameter set per distinct lexicon, created on first use, so
+       that images sharing a list share network batches */
+    pthread_mutex_t mu;
+    struct per_lexicon *per_lexicon;
+} decode_options;
+
+void decode_options_init(decode_options *d);
+/* Takes option c (DECODE_IS_OPTION(c)) and its argument. 0, or 2 after printing why. */
+int decode_options_parse(decode_options *d, int c, const char *arg, const char *prog);
+/* Loads the lexicon files named. 0, or 1 after printing why. */
+int decode_options_load(decode_options *d, const char *prog);
+/* The parameters of one image (thread-safe; valid until decode_options_free). NULL with a
+   malloc'ed *message when --lexicon-per-image has no list for the image or memory ran out. */
+const crnn_params *decode_options_for(decode_options *d, const char *path, char **message);
+/* --explain: recognises path once more with its parameters and draws it. 0, or 1 after
+   printing why. */
+int decode_options_explain(decode_options *d, const crnn_model *model, const char *path,
+                           const char *prog);
+void decode_options_free(decode_options *d);
+
+#endif
