@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/decode_options.h"
 #include "train/dataset.h"
 #include "train/train.h"
 #include "train/validate.h"
@@ -30,6 +31,7 @@ static void usage(FILE *f) {
         "      --json           print the figures as one JSON object\n"
         "      --errors         list every misread image: path, truth, reading\n"
         "  -t, --threads N      BLAS threads (default: all cores)\n"
+        DECODE_OPTIONS_HELP
         "  -h, --help           this help\n"
         "\n"
         "Word accuracy is reported exactly as read (case and punctuation count) and by the\n"
@@ -94,9 +96,12 @@ static void show_char(char *out, char c) {
 int cmd_eval(int argc, char **argv) {
     static const struct option opts[] = {
         {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'}, {"max", 1, 0, 'M'}, {"json", 0, 0, 'J'},
-        {"errors", 0, 0, 'E'}, {"threads", 1, 0, 't'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"errors", 0, 0, 'E'}, {"threads", 1, 0, 't'}, {"help", 0, 0, 'h'}, DECODE_LONG_OPTIONS,
+        {0, 0, 0, 0}};
     const char *data = NULL, *model_path = NULL;
     int json = 0, list_errors = 0, max = 0, threads = 0, c;
+    decode_options dopt;
+    decode_options_init(&dopt);
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:m:t:h", opts, NULL)) != -1) {
         switch (c) {
@@ -113,7 +118,13 @@ int cmd_eval(int argc, char **argv) {
             if (threads < 1) { fprintf(stderr, "ocr-crnn eval: --threads needs 1..256\n"); return 2; }
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (DECODE_IS_OPTION(c) && c != DECODE_OPT_EXPLAIN) {
+                if (decode_options_parse(&dopt, c, optarg, "ocr-crnn eval") != 0) return 2;
+                break;
+            }
+            usage(stderr);
+            return 2;
         }
     }
     if (!data || optind < argc) {
@@ -122,7 +133,11 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     crnn_model *model = cli_load_model(model_path);
-    if (!model) return 1;
+    if (!model || decode_options_load(&dopt, "ocr-crnn eval") != 0) {
+        crnn_model_free(model);
+        decode_options_free(&dopt);
+        return 1;
+    }
     openblas_set_num_threads(threads ? threads : cli_num_cores());
     crnn_error err;
     dataset *ds = dataset_open(data, &err);
@@ -140,14 +155,31 @@ int cmd_eval(int argc, char **argv) {
     }
     dataset_close(ds);
     char **pred = calloc((size_t)(v.n ? v.n : 1), sizeof(char *));
+    /* each image's decoding: the options', with its own lexicon under --lexicon-per-image */
+    const crnn_params **params = calloc((size_t)(v.n ? v.n : 1), sizeof *params);
+    int params_ok = params != NULL;
+    for (int i = 0; params_ok && i < v.n; i++) {
+        char *msg;
+        params[i] = decode_options_for(&dopt, v.names[i], &msg);
+        if (!params[i]) {
+            fprintf(stderr, "ocr-crnn eval: %s: %s\n", v.names[i], msg ? msg : "out of memory");
+            free(msg);
+            params_ok = 0;
+        }
+    }
     validation_score sc;
-    if (!pred || validation_run(&v, model, NULL, &sc, pred, &err) != CRNN_OK) {
-        fprintf(stderr, "ocr-crnn eval: %s\n", pred ? err.message : "out of memory");
+    if (!pred || !params_ok ||
+        validation_run(&v, model, params, &sc, pred, &err) != CRNN_OK) {
+        if (pred && params_ok) fprintf(stderr, "ocr-crnn eval: %s\n", err.message);
+        else if (!pred || !params) fprintf(stderr, "ocr-crnn eval: out of memory\n");
         validation_free(&v);
         crnn_model_free(model);
         free(pred);
+        free(params);
+        decode_options_free(&dopt);
         return 1;
     }
+    free(params);
     int len_total[MAX_LEN_BUCKET + 1] = {0}, len_hit[MAX_LEN_BUCKET + 1] = {0};
     confusion conf[512];
     int n_conf = 0;
@@ -216,5 +248,6 @@ int cmd_eval(int argc, char **argv) {
     free(pred);
     validation_free(&v);
     crnn_model_free(model);
+    decode_options_free(&dopt);
     return 0;
 }

@@ -97,17 +97,28 @@ int ed_distance(const ed_pattern *p, const uint32_t *t, int m) {
     return score;
 }
 
+/* The tree while it is built: linked children, indexed by word id. */
+typedef struct {
+    int32_t first_child, next_sibling, key;
+} link_node;
+
+static int by_key(const void *a, const void *b, const link_node *nodes) {
+    int x = nodes[*(const int *)a].key, y = nodes[*(const int *)b].key;
+    return (x > y) - (x < y);
+}
+
 crnn_status bktree_build(bktree *t, int n, const uint32_t *words, const uint32_t *off,
                          crnn_error *err) {
     memset(t, 0, sizeof *t);
-    t->root = -1;
-    if (n == 0) return CRNN_OK;
-    t->nodes = malloc(sizeof(bk_node) * (size_t)n);
+    if (n <= 0) return CRNN_OK;
+    link_node *ln = malloc(sizeof(link_node) * (size_t)n);
     int *order = malloc(sizeof(int) * (size_t)n);
-    if (!t->nodes || !order) {
-        free(t->nodes);
+    t->nodes = malloc(sizeof(bk_node) * (size_t)n);
+    t->cps = malloc(sizeof(uint32_t) * (off[n] ? off[n] : 1));
+    if (!ln || !order || !t->nodes || !t->cps) {
+        free(ln);
         free(order);
-        t->nodes = NULL;
+        bktree_free(t);
         return set_error(err, CRNN_ERR_NOMEM, "out of memory building the lexicon BK-tree");
     }
     /* Inserted in a fixed pseudo-random order: a sorted word list would make the first levels
@@ -121,55 +132,85 @@ crnn_status bktree_build(bktree *t, int n, const uint32_t *words, const uint32_t
         order[i] = order[j];
         order[j] = tmp;
     }
-    for (int i = 0; i < n; i++) t->nodes[i] = (bk_node){-1, -1, 0};
-    t->root = order[0];
-    t->n = n;
+    for (int i = 0; i < n; i++) ln[i] = (link_node){-1, -1, 0};
+    const int root = order[0];
     ed_pattern pat;
     for (int i = 1; i < n; i++) {
         int w = order[i];
         ed_pattern_init(&pat, words + off[w], (int)(off[w + 1] - off[w]));
-        int node = t->root;
+        int node = root;
         for (;;) {
             int d = ed_distance(&pat, words + off[node], (int)(off[node + 1] - off[node]));
-            int c = t->nodes[node].first_child;
-            while (c >= 0 && t->nodes[c].key != d) c = t->nodes[c].next_sibling;
+            int c = ln[node].first_child;
+            while (c >= 0 && ln[c].key != d) c = ln[c].next_sibling;
             if (c < 0) {
-                t->nodes[w].key = d;
-                t->nodes[w].next_sibling = t->nodes[node].first_child;
-                t->nodes[node].first_child = w;
+                ln[w].key = d;
+                ln[w].next_sibling = ln[node].first_child;
+                ln[node].first_child = w;
                 break;
             }
             node = c;
         }
     }
+    /* Lay out breadth-first: order[] becomes the queue of word ids. */
+    order[0] = root;
+    int tail = 1;
+    uint32_t cp = 0;
+    for (int i = 0; i < n; i++) {
+        int w = order[i], first = tail;
+        for (int c = ln[w].first_child; c >= 0; c = ln[c].next_sibling) order[tail++] = c;
+        /* children by key, insertion sort: a node has at most a few dozen */
+        for (int a = first + 1; a < tail; a++) {
+            int x = order[a], b = a - 1;
+            while (b >= first && by_key(&order[b], &x, ln) > 0) {
+                order[b + 1] = order[b];
+                b--;
+            }
+            order[b + 1] = x;
+        }
+        int len = (int)(off[w + 1] - off[w]);
+        memcpy(t->cps + cp, words + off[w], sizeof(uint32_t) * (size_t)len);
+        t->nodes[i] = (bk_node){(uint32_t)first, (uint32_t)w, cp, (uint16_t)(tail - first),
+                                (uint16_t)ln[w].key, (uint16_t)len};
+        cp += (uint32_t)len;
+    }
+    t->n = n;
+    free(ln);
     free(order);
     return CRNN_OK;
 }
 
 void bktree_free(bktree *t) {
     free(t->nodes);
+    free(t->cps);
     memset(t, 0, sizeof *t);
-    t->root = -1;
 }
 
-long bktree_query(const bktree *t, const uint32_t *words, const uint32_t *off, const uint32_t *q,
-                  int qn, int max_dist, int_vec *out, int_vec *dist, int_vec *stack) {
-    if (t->root < 0 || max_dist < 0) return 0;
+long bktree_query(const bktree *t, const uint32_t *q, int qn, int max_dist, int_vec *out,
+                  int_vec *dist, int_vec *stack) {
+    if (t->n == 0 || max_dist < 0) return 0;
     ed_pattern pat;
     ed_pattern_init(&pat, q, qn);
     long computed = 0;
     stack->n = 0;
-    if (!int_vec_push(stack, t->root)) return -1;
+    if (!int_vec_push(stack, 0)) return -1;
     while (stack->n) {
-        int node = stack->v[--stack->n];
-        int d = ed_distance(&pat, words + off[node], (int)(off[node + 1] - off[node]));
+        const bk_node *nd = &t->nodes[stack->v[--stack->n]];
+        /* The length difference bounds the distance from below: when even that is too far
+           for the node and for every child key, the distance is not needed at all. */
+        int lb = nd->len > qn ? nd->len - qn : qn - nd->len;
+        int max_key = nd->n_children ? t->nodes[nd->first_child + nd->n_children - 1u].key : -1;
+        if (lb > max_dist && (max_key < 0 || lb > max_key + max_dist)) continue;
+        int d = ed_distance(&pat, t->cps + nd->cp_off, nd->len);
         computed++;
-        if (d <= max_dist && (!int_vec_push(out, node) || (dist && !int_vec_push(dist, d))))
+        if (d <= max_dist &&
+            (!int_vec_push(out, (int)nd->word) || (dist && !int_vec_push(dist, d))))
             return -1;
-        for (int c = t->nodes[node].first_child; c >= 0; c = t->nodes[c].next_sibling) {
-            int k = t->nodes[c].key;
-            if (k >= d - max_dist && k <= d + max_dist && !int_vec_push(stack, c)) return -1;
-        }
+        /* children sorted by key: only those with |key − d| ≤ max_dist can hold matches */
+        const bk_node *c = &t->nodes[nd->first_child], *end = c + nd->n_children;
+        while (c < end && c->key < d - max_dist) c++;
+        for (; c < end && c->key <= d + max_dist; c++)
+            if (!int_vec_push(stack, (int)(c - t->nodes))) return -1;
     }
     return computed;
 }

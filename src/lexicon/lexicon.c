@@ -91,7 +91,6 @@ void crnn_lexicon_free(crnn_lexicon *lex) {
     free(lex->text);
     free(lex->text_off);
     free(lex->cp);
-    free(lex->fold);
     free(lex->cp_off);
     trie_free(&lex->trie);
     bktree_free(&lex->bk);
@@ -102,6 +101,7 @@ crnn_lexicon *lexicon_builder_finish(lexicon_builder *b, const char *name, crnn_
     crnn_lexicon *lex = NULL;
     trie_word *w = NULL;
     int *new_id = NULL;
+    uint32_t *fold = NULL;
     if (b->n == 0) {
         set_error(err, CRNN_ERR_FORMAT, "%s: no entries", name);
         goto fail;
@@ -133,9 +133,10 @@ crnn_lexicon *lexicon_builder_finish(lexicon_builder *b, const char *name, crnn_
     lex->text = malloc(text_len);
     lex->text_off = malloc(sizeof(uint32_t) * (size_t)m);
     lex->cp = malloc(sizeof(uint32_t) * (cp_len ? cp_len : 1));
-    lex->fold = malloc(sizeof(uint32_t) * (cp_len ? cp_len : 1));
+    /* folded forms only for building the BK-tree, which keeps its own copy */
+    fold = malloc(sizeof(uint32_t) * (cp_len ? cp_len : 1));
     lex->cp_off = malloc(sizeof(uint32_t) * ((size_t)m + 1));
-    if (!lex->text || !lex->text_off || !lex->cp || !lex->fold || !lex->cp_off) goto oom;
+    if (!lex->text || !lex->text_off || !lex->cp || !fold || !lex->cp_off) goto oom;
     size_t tp = 0, cpp = 0;
     lex->cp_off[0] = 0;
     for (int i = 0; i < n; i++) {
@@ -148,7 +149,7 @@ crnn_lexicon *lexicon_builder_finish(lexicon_builder *b, const char *name, crnn_
         int k = (int)(b->cp_off[i + 1] - b->cp_off[i]);
         for (int j = 0; j < k; j++) {
             lex->cp[cpp + (size_t)j] = b->cp[b->cp_off[i] + (size_t)j];
-            lex->fold[cpp + (size_t)j] = casefold(lex->cp[cpp + (size_t)j]);
+            fold[cpp + (size_t)j] = casefold(lex->cp[cpp + (size_t)j]);
         }
         cpp += (size_t)k;
         lex->cp_off[id + 1] = (uint32_t)cpp;
@@ -162,7 +163,8 @@ crnn_lexicon *lexicon_builder_finish(lexicon_builder *b, const char *name, crnn_
         w[u++] = (trie_word){lex->cp + lex->cp_off[id], w[i].n, id};
     }
     if (trie_build(&lex->trie, w, u, err) != CRNN_OK) goto fail;
-    if (bktree_build(&lex->bk, m, lex->fold, lex->cp_off, err) != CRNN_OK) goto fail;
+    if (bktree_build(&lex->bk, m, fold, lex->cp_off, err) != CRNN_OK) goto fail;
+    free(fold);
     free(w);
     free(new_id);
     lexicon_builder_free(b);
@@ -172,6 +174,7 @@ oom:
 fail:
     free(w);
     free(new_id);
+    free(fold);
     crnn_lexicon_free(lex);
     lexicon_builder_free(b);
     return NULL;

@@ -1,6 +1,6 @@
-/* lexicon.h — the in-memory lexicon: its words as written (UTF-8 and code points), their
-   case-folded code points, the trie for constrained decoding and the BK-tree for candidate
-   search. Immutable once built; shared read-only by every thread. */
+/* lexicon.h — the in-memory lexicon: its words as written (UTF-8 and code points), the trie
+   for constrained decoding and the BK-tree (of the case-folded words) for candidate search.
+   Immutable once built; shared read-only by every thread. */
 #ifndef CRNN_LEXICON_H
 #define CRNN_LEXICON_H
 
@@ -16,7 +16,6 @@ struct crnn_lexicon {
     char *text;           /* the words as written, each NUL-terminated */
     uint32_t *text_off;   /* n_words: where each word starts in text */
     uint32_t *cp;         /* code points as written, all words back to back */
-    uint32_t *fold;       /* the same, case-folded (simple folding: one to one) */
     uint32_t *cp_off;     /* n_words + 1: word i is cp[cp_off[i] .. cp_off[i + 1]) */
     int max_len;          /* code points in the longest word */
     trie trie;            /* over the words as written */

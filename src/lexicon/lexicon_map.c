@@ -189,7 +189,8 @@ crnn_lexicon_map *crnn_lexicon_map_load(const char *path, crnn_error *err) {
         }
         size_t i = pos;
         while (i < pos + len && (s[i] == ' ' || s[i] == '\t')) i++;
-        if (i < pos + len && s[i] != '#' && parse_line(map, s + pos, len, path, line, err) != CRNN_OK)
+        if (i < pos + len && s[i] != '#' &&
+            parse_line(map, s + pos, len, path, line, err) != CRNN_OK)
             goto fail;
         pos = end + 1;
     }

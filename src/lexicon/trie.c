@@ -23,7 +23,8 @@ crnn_status trie_build(trie *t, const trie_word *w, int n, crnn_error *err) {
     size_t cap = 1024, count = 1;
     trie_node *nodes = malloc(sizeof(trie_node) * cap);
     /* per node, while building: its run of words [lo, hi) and depth */
-    int *lo = malloc(sizeof(int) * cap), *hi = malloc(sizeof(int) * cap), *depth = malloc(sizeof(int) * cap);
+    int *lo = malloc(sizeof(int) * cap), *hi = malloc(sizeof(int) * cap);
+    int *depth = malloc(sizeof(int) * cap);
     crnn_status st = CRNN_OK;
     if (!nodes || !lo || !hi || !depth) {
         st = set_error(err, CRNN_ERR_NOMEM, "out of memory building the lexicon trie");

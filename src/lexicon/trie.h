@@ -2,9 +2,9 @@
    children are contiguous and sorted by code point (16 bytes a node), found by a short scan or
    a binary search. Built in one pass, level by level, from the words sorted by code points.
 
-   Why not uthash child maps: bench_lexicon builds one beside it over the 100k English lexicon.
-   Each node with children carries its own hash table (32 buckets to start), which costs about
-   7x the memory of this layout, and lookups are no faster (see lexicons/README.md). */
+   Why not uthash child maps: bench_lexicon builds one beside it over the 100k English lexicon
+   (228k nodes). Each node with children carries its own hash table (32 buckets to start):
+   107 MB against 3.7 MB here, and lookups take 4x as long (lexicons/README.md). */
 #ifndef CRNN_TRIE_H
 #define CRNN_TRIE_H
 

@@ -207,3 +207,5 @@ long crnn_model_class_codepoint(const crnn_model *m, int k) {
     if (k < 0 || k >= m->n_classes) return -1;
     return (long)m->charset[k];
 }
+
+const crnn_model *recognizer_model(const crnn_recognizer *r) { return r->model; }
