@@ -6,9 +6,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 static inline int time_of(int s, int len, int reverse) { return reverse ? len - 1 - s : s; }
 
@@ -36,10 +36,10 @@ void gru_forward(float *out, int out_stride, int col, float *gates, float *state
             float *hb = h + (size_t)b * H;
             float *o_row = out + row * out_stride + col;
             for (int j = 0; j < H; j++) {
-                float r = sigmoidf(g[j] + b_ih[j] + st[j] + b_hh[j]);
-                float z = sigmoidf(g[H + j] + b_ih[H + j] + st[H + j] + b_hh[H + j]);
+                float r = fast_sigmoidf(g[j] + b_ih[j] + st[j] + b_hh[j]);
+                float z = fast_sigmoidf(g[H + j] + b_ih[H + j] + st[H + j] + b_hh[H + j]);
                 float hn = st[2 * H + j] + b_hh[2 * H + j];
-                float n = tanhf(g[2 * H + j] + b_ih[2 * H + j] + r * hn);
+                float n = fast_tanhf(g[2 * H + j] + b_ih[2 * H + j] + r * hn);
                 float hv = (1.0f - z) * n + z * hb[j];
                 g[j] = r;
                 g[H + j] = z;

@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 static inline int time_of(int s, int len, int reverse) { return reverse ? len - 1 - s : s; }
 
@@ -36,26 +36,23 @@ void lstm_forward(float *out, int out_stride, int col, float *gates, float *cell
             if (s >= len[b]) continue;
             int t = time_of(s, len[b], reverse);
             size_t row = (size_t)b * T + t;
-            float *g = gates + row * G;
-            const float *st = step + (size_t)b * G;
-            float *hb = h + (size_t)b * H, *cb = c + (size_t)b * H;
-            float *o_row = out + row * out_stride + col;
+            float *restrict g = gates + row * G;
+            const float *restrict st = step + (size_t)b * G;
+            float *restrict hb = h + (size_t)b * H, *restrict cb = c + (size_t)b * H;
+            float *restrict o_row = out + row * out_stride + col;
+            /* Separate passes keep each loop branch-free, so all of them vectorise. */
+            for (int k = 0; k < G; k++) g[k] += st[k];
+            for (int k = 0; k < 2 * H; k++) g[k] = fast_sigmoidf(g[k]);        /* i, f */
+            for (int k = 2 * H; k < 3 * H; k++) g[k] = fast_tanhf(g[k]);       /* g */
+            for (int k = 3 * H; k < 4 * H; k++) g[k] = fast_sigmoidf(g[k]);    /* o */
             for (int j = 0; j < H; j++) {
-                float ig = sigmoidf(g[j] + st[j]);
-                float fg = sigmoidf(g[H + j] + st[H + j]);
-                float gg = tanhf(g[2 * H + j] + st[2 * H + j]);
-                float og = sigmoidf(g[3 * H + j] + st[3 * H + j]);
-                float cn = fg * cb[j] + ig * gg;
-                float hn = og * tanhf(cn);
-                g[j] = ig;
-                g[H + j] = fg;
-                g[2 * H + j] = gg;
-                g[3 * H + j] = og;
-                if (cells) cells[row * H + j] = cn;
+                float cn = g[H + j] * cb[j] + g[j] * g[2 * H + j];
+                float hn = g[3 * H + j] * fast_tanhf(cn);
                 cb[j] = cn;
                 hb[j] = hn;
                 o_row[j] = hn;
             }
+            if (cells) memcpy(cells + row * H, cb, sizeof(float) * (size_t)H);
         }
     }
     for (int b = 0; b < B; b++)
@@ -91,7 +88,7 @@ void lstm_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float 
                 float cc = cells[row * H + j];
                 float cp = tp >= 0 ? cells[((size_t)b * T + tp) * H + j] : 0.0f;
                 float dh = dy[j] + dhn[j];
-                float tc = tanhf(cc);
+                float tc = fast_tanhf(cc);
                 float d_o = dh * tc;
                 float dc = dh * og * (1.0f - tc * tc) + dcn[j];
                 float di = dc * gg, dgg = dc * ig, df = dc * cp;

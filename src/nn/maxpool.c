@@ -12,26 +12,45 @@ void maxpool_forward(float *out, int *argmax, const float *inp, int C, window2d 
         for (int b = 0; b < gin->n; b++) {
             const float *src = in_row + gin->off[b];
             int win = gin->w[b], wout = gout->w[b];
+            /* Output columns whose window lies wholly inside the image skip the bounds
+               checks (all but the edges); the rest take the careful path. */
+            int x_lo = 0, x_hi = wout;
+            while (x_lo < wout && x_lo * k.sw - k.pw < 0) x_lo++;
+            while (x_hi > x_lo && (x_hi - 1) * k.sw - k.pw + k.kw > win) x_hi--;
             for (int oy = 0; oy < gout->h; oy++) {
+                int y0 = oy * k.sh - k.ph;
+                int rows_inside = y0 >= 0 && y0 + k.kh <= gin->h;
+                size_t o_row = gout->off[b] + (size_t)oy * wout;
                 for (int ox = 0; ox < wout; ox++) {
                     float best = -FLT_MAX;
                     int best_i = -1;
-                    for (int ki = 0; ki < k.kh; ki++) {
-                        int iy = oy * k.sh - k.ph + ki;
-                        if (iy < 0 || iy >= gin->h) continue;
-                        for (int kj = 0; kj < k.kw; kj++) {
-                            int ix = ox * k.sw - k.pw + kj;
-                            if (ix < 0 || ix >= win) continue;
-                            float v = src[iy * win + ix];
-                            if (best_i < 0 || v > best) {
-                                best = v;
-                                best_i = iy * win + ix;
+                    if (rows_inside && ox >= x_lo && ox < x_hi) {
+                        int x0 = ox * k.sw - k.pw;
+                        for (int ki = 0; ki < k.kh; ki++) {
+                            const float *r = src + (size_t)(y0 + ki) * win + x0;
+                            for (int kj = 0; kj < k.kw; kj++)
+                                if (best_i < 0 || r[kj] > best) {
+                                    best = r[kj];
+                                    best_i = (y0 + ki) * win + x0 + kj;
+                                }
+                        }
+                    } else {
+                        for (int ki = 0; ki < k.kh; ki++) {
+                            int iy = y0 + ki;
+                            if (iy < 0 || iy >= gin->h) continue;
+                            for (int kj = 0; kj < k.kw; kj++) {
+                                int ix = ox * k.sw - k.pw + kj;
+                                if (ix < 0 || ix >= win) continue;
+                                float v = src[iy * win + ix];
+                                if (best_i < 0 || v > best) {
+                                    best = v;
+                                    best_i = iy * win + ix;
+                                }
                             }
                         }
                     }
-                    size_t o = gout->off[b] + (size_t)oy * wout + ox;
-                    out_row[o] = best;
-                    if (arg_row) arg_row[o] = (int)gin->off[b] + best_i;
+                    out_row[o_row + ox] = best;
+                    if (arg_row) arg_row[o_row + ox] = (int)gin->off[b] + best_i;
                 }
             }
         }
