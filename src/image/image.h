@@ -2,9 +2,32 @@
 #ifndef CRNN_IMAGE_H
 #define CRNN_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crnn.h"
+
+/* A progressive JPEG's scans are each a pass over the whole image; real encoders write up to
+   a few dozen. */
+#define IMAGE_MAX_JPEG_SCANS 100
+/* Inflated PNG data may exceed what the pixels need by this much (some encoders pad; stb_image
+   accepts it), and no more. */
+#define IMAGE_PNG_INFLATE_SLACK (1u << 20)
+
+/* Checks what stbi_info itself would mishandle (see check.c); call it first. */
+crnn_status image_check_header(const unsigned char *data, size_t size, const char *name,
+                               crnn_error *err);
+/* Checks, before stb_image sees them, that the bytes of a w × h image (the size stbi_info
+   read) are a format the API documents and can hold what the header promises: see check.c.
+   CRNN_ERR_IMAGE (truncated, unsupported) or CRNN_ERR_LIMIT (decompression bomb, too many
+   JPEG scans), naming `name`. */
+crnn_status image_check_data(const unsigned char *data, size_t size, int w, int h,
+                             const char *name, crnn_error *err);
+
+/* stbi_load_from_memory(..., 2) (grey + alpha; *channels = the file's), working around a
+   stb_image 2.27 bug with 16-bit PNM. Free with stbi_image_free (or free). */
+unsigned char *image_load_grey_alpha(const unsigned char *data, size_t size, int *w, int *h,
+                                     int *channels);
 
 /* The width an image of w × h gets at the model's input height: aspect kept, clamped to
    [min_width, CRNN_MAX_INPUT_WIDTH]. */

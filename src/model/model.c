@@ -40,6 +40,11 @@ int model_output_width(const crnn_model *m, int width) {
     return w;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int check_p_zero(const int *p, int from) {
     for (int i = from; i < 8; i++)
         if (p[i] != 0) return 0;
@@ -47,6 +52,11 @@ static int check_p_zero(const int *p, int from) {
 }
 
 crnn_model *model_build(const model_spec *spec, const char *name, crnn_error *err) {
+    return model_build_max(spec, name, MODEL_MAX_PARAMS, err);
+}
+
+crnn_model *model_build_max(const model_spec *spec, const char *name, size_t max_params,
+                            crnn_error *err) {
     if (spec->input_height < 8 || spec->input_height > 256) {
         set_error(err, CRNN_ERR_FORMAT, "%s: input height %d outside 8..256", name,
                   spec->input_height);
@@ -85,19 +95,15 @@ crnn_model *model_build(const model_spec *spec, const char *name, crnn_error *er
             return NULL;
         }
     }
-    /* Duplicates: sort a copy. */
+    /* Duplicates: sort a copy. qsort, not insertion sort: a file listing 65536 classes in
+       descending order made that 2^31 steps (seconds of a hang per load). */
     uint32_t *sorted = malloc(sizeof(uint32_t) * (size_t)spec->n_classes);
     if (!sorted) {
         set_error(err, CRNN_ERR_NOMEM, "%s: out of memory", name);
         return NULL;
     }
     memcpy(sorted, spec->charset, sizeof(uint32_t) * (size_t)spec->n_classes);
-    for (int i = 1; i < spec->n_classes; i++) { /* insertion sort is fine for ≤ 65536 once */
-        uint32_t v = sorted[i];
-        int j = i - 1;
-        while (j >= 0 && sorted[j] > v) { sorted[j + 1] = sorted[j]; j--; }
-        sorted[j + 1] = v;
-    }
+    qsort(sorted, (size_t)spec->n_classes, sizeof(uint32_t), cmp_u32);
     for (int i = 1; i < spec->n_classes; i++) {
         if (sorted[i] == sorted[i - 1]) {
             set_error(err, CRNN_ERR_FORMAT, "%s: charset has U+%04X twice", name,
@@ -246,6 +252,12 @@ crnn_model *model_build(const model_spec *spec, const char *name, crnn_error *er
                           "too small for this stack)", name, i, h);
                 goto fail;
             }
+            if ((long)l->out_c * l->out_h > MODEL_MAX_COLUMN_FLOATS) {
+                set_error(err, CRNN_ERR_LIMIT, "%s: layer %d makes a map of %d channels x %d rows, "
+                          "over the %d values per input column the engine allows", name, i,
+                          l->out_c, l->out_h, MODEL_MAX_COLUMN_FLOATS);
+                goto fail;
+            }
             c = l->out_c;
             h = l->out_h;
         }
@@ -271,6 +283,12 @@ crnn_model *model_build(const model_spec *spec, const char *name, crnn_error *er
     if (!m->min_width) {
         set_error(err, CRNN_ERR_FORMAT, "%s: no input width up to %d gives an output column",
                   name, CRNN_MAX_INPUT_WIDTH);
+        goto fail;
+    }
+    if (m->n_params > max_params) {
+        set_error(err, CRNN_ERR_FORMAT, "%s: truncated: the layers need %zu parameters (%zu "
+                  "bytes or more), more than the rest of the file holds", name, m->n_params,
+                  2 * m->n_params);
         goto fail;
     }
     m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));

@@ -30,6 +30,10 @@ enum layer_kind {
 #define MODEL_MAX_CHANNELS 4096
 #define MODEL_MAX_KERNEL 15
 #define MODEL_MAX_PARAMS (200u << 20) /* 200 M floats */
+/* Floats a convolution or pooling layer's output holds per input column (channels × rows):
+   a few 1×1 weights may describe a 4096-channel map 256 rows tall, 16 GB at 4096 columns.
+   The paper's model needs 2048; this leaves 16× room. */
+#define MODEL_MAX_COLUMN_FLOATS 32768
 #define MODEL_TENSOR_NAME_MAX 64
 
 typedef struct {
@@ -106,6 +110,10 @@ typedef struct {
 
 /* Validates spec, derives shapes, builds the tensor table and allocates zeroed parameters. */
 crnn_model *model_build(const model_spec *spec, const char *name, crnn_error *err);
+/* The same, refusing (CRNN_ERR_FORMAT, "truncated", before allocating them) more than
+   max_params parameters: a file's remaining length bounds what it can hold. */
+crnn_model *model_build_max(const model_spec *spec, const char *name, size_t max_params,
+                            crnn_error *err);
 /* Serialises model (f32, or f16 tensors when half is set) to a malloc'ed buffer. */
 crnn_status model_serialize(const crnn_model *m, int half, unsigned char **out, size_t *size,
                             crnn_error *err);

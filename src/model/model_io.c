@@ -141,7 +141,9 @@ crnn_model *model_parse(const unsigned char *data, size_t size, const char *name
         free(meta);
         return NULL;
     }
-    crnn_model *m = model_build(&spec, name, err);
+    /* Checked before model_build allocates them: every parameter needs at least 2 bytes (f16)
+       of what is left, so a short file cannot make the loader reserve 800 MB. */
+    crnn_model *m = model_build_max(&spec, name, (r->size - r->pos) / 2, err);
     free(charset);
     free(meta);
     if (!m) return NULL;

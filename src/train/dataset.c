@@ -67,7 +67,7 @@ void dataset_close(dataset *d) {
 static crnn_status open_tsv(dataset *d, const char *tsv, crnn_error *err) {
     unsigned char *data;
     size_t size;
-    crnn_status s = read_file(tsv, 1u << 30, &data, &size, err);
+    crnn_status s = read_file(tsv, DATASET_MAX_TSV_BYTES, &data, &size, err);
     if (s != CRNN_OK) return s;
     char *dir = strdup(tsv);
     if (!dir) {

@@ -12,6 +12,7 @@
 #define DATASET_MAX_LINE 8192
 #define DATASET_MAX_LABEL 256 /* bytes of UTF-8 */
 #define DATASET_MAX_ITEMS 50000000L
+#define DATASET_MAX_TSV_BYTES (1u << 30) /* a labels.tsv file, read whole */
 
 typedef struct dataset dataset;
 

@@ -480,7 +480,13 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
                       skipped_read, skipped_chars);
             fprintf(logf, "%ld,%ld,%.1f,%.5f,%.3g,%.3f,,,\n", st.step, st.samples,
                     base_elapsed + now - t_start, la, lr, ga);
-            fflush(logf);
+            /* A full disk shows here first (the log is written most often): stop with the
+               reason while the last checkpoint is still whole, rather than train on blind. */
+            if (fflush(logf) != 0 || ferror(logf)) {
+                s = set_error(err, CRNN_ERR_IO, "%s: cannot write: %s (the last checkpoint and "
+                              "best model are kept)", log_path, strerror(errno));
+                break;
+            }
             if (loss_n) plot_add(&series, st.step, la, NAN);
             loss_avg = gnorm_avg = 0;
             loss_n = 0;
