@@ -23,6 +23,14 @@ crnn_status arch_parse(const char *arch, model_spec *spec, crnn_error *err);
 /* Expands a preset name to its string (or returns arch unchanged). */
 const char *arch_expand(const char *arch);
 
+/* ---- init.c ---- */
+/* A new model from an architecture string (or preset), a charset name (see charset_build),
+   an input height and a seed: He-uniform convolutions, PyTorch-like recurrent weights with a
+   forget-gate bias of 1, identity batch-norm. */
+crnn_model *model_from_arch(const char *arch, const char *charset, int input_height,
+                            uint64_t seed, crnn_error *err);
+void model_init_params(crnn_model *m, uint64_t seed);
+
 /* ---- charset.c ---- */
 /* Fills out (≥ 1 + max) with blank + the code points of a charset: "ascii" (printable
    0x20..0x7E), "alnum" (0-9, a-z), "ALNUM" (0-9, a-z, A-Z), or "file:PATH" (every distinct

@@ -1,0 +1,76 @@
+/* init.c — a new model from an architecture string, with its first weights. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train.h"
+
+/* He-style initialisation for conv/linear weights, PyTorch-like uniform for recurrent ones;
+   batch-norm starts as identity with unit running variance. */
+void model_init_params(crnn_model *m, uint64_t seed) {
+    rng_t r;
+    rng_seed(&r, seed, 99);
+    for (int i = 0; i < m->n_layers; i++) {
+        model_layer *l = &m->layers[i];
+        float *P = m->params;
+        if (l->kind == LAYER_CONV || l->kind == LAYER_LINEAR) {
+            const model_tensor *t = NULL;
+            for (int k = 0; k < m->n_tensors; k++)
+                if (m->tensors[k].offset == l->weight) t = &m->tensors[k];
+            size_t fan_in = t->count / (size_t)t->dims[0];
+            float bound = sqrtf(6.0f / (float)fan_in);
+            if (l->kind == LAYER_LINEAR) bound = sqrtf(3.0f / (float)fan_in);
+            for (size_t k = 0; k < t->count; k++) P[l->weight + k] = rng_range(&r, -bound, bound);
+            for (int k = 0; k < l->out_c; k++) P[l->bias + k] = 0;
+            if (l->bn_weight != SIZE_MAX)
+                for (int k = 0; k < l->out_c; k++) {
+                    P[l->bn_weight + k] = 1;
+                    P[l->bn_bias + k] = 0;
+                    P[l->bn_mean + k] = 0;
+                    P[l->bn_var + k] = 1;
+                }
+        } else if (l->kind == LAYER_LSTM || l->kind == LAYER_GRU) {
+            int H = RNN_HIDDEN(l), G = (l->kind == LAYER_LSTM ? 4 : 3) * H;
+            float bound = 1.0f / sqrtf((float)H);
+            for (int d = 0; d < 1 + RNN_BIDIR(l); d++) {
+                size_t counts[4] = {(size_t)G * l->in_c, (size_t)G * H, (size_t)G, (size_t)G};
+                for (int k = 0; k < 4; k++)
+                    for (size_t j = 0; j < counts[k]; j++)
+                        P[l->rnn[d][k] + j] = rng_range(&r, -bound, bound);
+                /* A forget-gate bias of 1 lets gradients through time from the start. */
+                if (l->kind == LAYER_LSTM)
+                    for (int j = 0; j < H; j++) P[l->rnn[d][2] + H + j] = 1.0f;
+            }
+        }
+    }
+}
+
+crnn_model *model_from_arch(const char *arch, const char *charset_name, int input_height,
+                            uint64_t seed, crnn_error *err) {
+    static const int max_classes = MODEL_MAX_CLASSES;
+    uint32_t *charset = malloc(sizeof(uint32_t) * max_classes);
+    if (!charset) {
+        set_error(err, CRNN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    crnn_model *m = NULL;
+    int nc = charset_build(charset_name, charset, max_classes - 1, err);
+    if (nc >= 0) {
+        model_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.input_height = input_height;
+        spec.input_channels = 1;
+        spec.norm_mean = 0.5f;
+        spec.norm_std = 0.5f;
+        spec.n_classes = nc;
+        spec.charset = charset;
+        char meta[512];
+        snprintf(meta, sizeof meta, "arch=%s charset=%s", arch_expand(arch), charset_name);
+        spec.meta = meta;
+        if (arch_parse(arch, &spec, err) == CRNN_OK) m = model_build(&spec, "architecture", err);
+        if (m) model_init_params(m, seed);
+    }
+    free(charset);
+    return m;
+}
