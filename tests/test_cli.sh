@@ -222,5 +222,29 @@ for args in "" "--shard 2/2 img" "--shard x img" "-j 0 img" "--batch 0 img" "- -
 done
 check "--list of a missing file" has "$(R --list nolist.txt 2>&1)" "nolist.txt: cannot open"
 
+# -- train and eval from the command line, flags from a config file ------------------------------
+cat > train.conf <<CONF
+# a tiny run: flags as 'flag value', comments and blank lines ignored
+
+data $T/img/labels.tsv
+val  $T/img
+arch c8 m2 c16 m2 c16 m2x2s2x1p0x1 c16 m2x2s2x1p0x1 c16k2p0 bilstm16
+steps 4
+batch 4
+val-every 2
+CONF
+"$OCR" train --config train.conf --run run --steps 3 >train.log 2>&1
+check "train --config: exit 0" test $? -eq 0
+check "train --config: the command line overrides the file" has "$(cat train.log)" "step 3/3"
+check "train --config: the architecture came from the file" has "$(cat train.log)" "bilstm(16)"
+check "train: checkpoint, best model, log and plot written" \
+    test -s run/checkpoint.bin -a -s run/best.crnn -a -s run/log.csv -a -s run/plot.png
+"$OCR" train --config train.conf --run run --steps 5 --resume >train2.log 2>&1
+check "train --resume continues from step 3" has "$(cat train2.log)" "resumed run/checkpoint.bin at step 3"
+ev=$("$OCR" eval --model run/best.crnn --data img --json)
+check "eval --json: 20 images scored" has "$ev" '"images":20'
+check "train: a bad flag value is a usage error" test "$("$OCR" train --run r --data x --lr abc \
+    >/dev/null 2>&1; echo $?)" -eq 2
+
 echo "test_cli: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

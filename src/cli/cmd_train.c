@@ -138,7 +138,8 @@ int cmd_train(int argc, char **argv) {
     const char *bgs[17] = {0};
     int n_bg = 0, augment_real = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, args, "h", opts, NULL)) != -1) {
+    int opt_index = 0;
+    while ((c = getopt_long(argc, args, "h", opts, &opt_index)) != -1) {
         char *end = NULL;
         double num = optarg ? strtod(optarg, &end) : 0;
         int bad_num = optarg && (end == optarg || *end);
@@ -193,7 +194,7 @@ int cmd_train(int argc, char **argv) {
         }
         if (bad_num || num < 0) {
             fprintf(stderr, "ocr-crnn train: --%s needs a non-negative number, got '%s'\n",
-                    opts[0].name ? "option" : "", optarg);
+                    opts[opt_index].name, optarg);
             return 2;
         }
         switch (c) {
