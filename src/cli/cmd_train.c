@@ -69,8 +69,23 @@ static void usage(FILE *f) {
         "                        flags on the command line override it\n");
 }
 
-/* Expands --config FILE into argv entries placed before the remaining arguments. */
-static char **expand_config(int *argc, char **argv, char **storage) {
+/* What --config expansion allocated, freed when the command ends. */
+typedef struct {
+    char **argv;  /* NULL when there was no --config */
+    char *data;   /* the file's text, cut into values in place */
+    char *flags;  /* "--name" strings, one after another */
+} config_args;
+
+static void config_args_free(config_args *c) {
+    free(c->argv);
+    free(c->data);
+    free(c->flags);
+}
+
+/* Expands --config FILE into argv entries placed before the remaining arguments. Returns the
+   argv to parse (argv itself when there is no --config), or NULL after printing an error. */
+static char **expand_config(int *argc, char **argv, config_args *c) {
+    memset(c, 0, sizeof *c);
     for (int i = 1; i < *argc - 1; i++) {
         if (strcmp(argv[i], "--config") != 0) continue;
         crnn_error err;
@@ -80,12 +95,17 @@ static char **expand_config(int *argc, char **argv, char **storage) {
             fprintf(stderr, "ocr-crnn train: %s\n", err.message);
             return NULL;
         }
-        *storage = (char *)data;
+        c->data = (char *)data;
         int cap = *argc + (int)size + 2, n = 0;
-        char **out = calloc((size_t)cap, sizeof(char *));
-        if (!out) return NULL;
-        out[n++] = argv[0];
-        for (char *save = NULL, *ln = strtok_r((char *)data, "\n", &save); ln;
+        c->argv = calloc((size_t)cap, sizeof(char *));
+        c->flags = malloc(2 * size + 4); /* each flag: its name, up to "--" more, and a NUL */
+        if (!c->argv || !c->flags) {
+            fprintf(stderr, "ocr-crnn train: out of memory\n");
+            return NULL;
+        }
+        char *fp = c->flags;
+        c->argv[n++] = argv[0];
+        for (char *save = NULL, *ln = strtok_r(c->data, "\n", &save); ln;
              ln = strtok_r(NULL, "\n", &save)) {
             while (*ln == ' ' || *ln == '\t') ln++;
             if (!*ln || *ln == '#') continue;
@@ -99,21 +119,34 @@ static char **expand_config(int *argc, char **argv, char **storage) {
                 while (e > val && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\t')) *--e = 0;
                 if (!*val) val = NULL;
             }
-            char *flag = malloc(strlen(ln) + 3);
-            if (!flag) return NULL;
-            sprintf(flag, "%s%s", strncmp(ln, "--", 2) ? "--" : "", ln);
-            out[n++] = flag; /* leaked on purpose: lives as long as the process */
-            if (val) out[n++] = val;
+            int len = sprintf(fp, "%s%s", strncmp(ln, "--", 2) ? "--" : "", ln);
+            c->argv[n++] = fp;
+            fp += len + 1;
+            if (val) c->argv[n++] = val;
         }
         for (int k = 1; k < *argc; k++)
-            if (k != i && k != i + 1) out[n++] = argv[k];
+            if (k != i && k != i + 1) c->argv[n++] = argv[k];
         *argc = n;
-        return out;
+        return c->argv;
     }
     return argv;
 }
 
+static int train_main(int argc, char **args);
+
 int cmd_train(int argc, char **argv) {
+    config_args cfg;
+    char **args = expand_config(&argc, argv, &cfg);
+    if (!args) {
+        config_args_free(&cfg);
+        return 2;
+    }
+    int rc = train_main(argc, args);
+    config_args_free(&cfg);
+    return rc;
+}
+
+static int train_main(int argc, char **args) {
     enum {
         O_DATA = 256, O_AUG, O_VAL, O_VALMAX, O_VALEVERY, O_FONTS, O_BG, O_WORDS, O_ARCH,
         O_CHARSET, O_HEIGHT, O_INIT, O_STEPS, O_BATCH, O_OPT, O_LR, O_FLR, O_SCHED, O_WARM,
@@ -131,9 +164,6 @@ int cmd_train(int argc, char **argv) {
         {"resume", 0, 0, O_RESUME}, {"checkpoint-minutes", 1, 0, O_CKPT},
         {"export", 1, 0, O_EXPORT}, {"half", 0, 0, O_HALF}, {"config", 1, 0, O_CONFIG},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    char *config_storage = NULL;
-    char **args = expand_config(&argc, argv, &config_storage);
-    if (!args) return 2;
     crnn_train_options o = crnn_train_default_options();
     const char *bgs[17] = {0};
     int n_bg = 0, augment_real = 0, c;
@@ -234,7 +264,6 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     crnn_error err;
     crnn_status s = crnn_train(&o, &err);
-    free(config_storage);
     if (s != CRNN_OK) {
         fprintf(stderr, "ocr-crnn train: %s\n", err.message);
         return 1;
