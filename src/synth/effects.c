@@ -131,14 +131,8 @@ void fx_illumination(fimg *img, rng_t *r, float strength) {
     }
 }
 
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int failed;
-} membuf;
-
-static void mem_write(void *ctx, void *data, int size) {
-    membuf *m = ctx;
+void synth_mem_write(void *ctx, void *data, int size) {
+    synth_membuf *m = ctx;
     if (m->failed || size <= 0) return;
     if (m->n + (size_t)size > m->cap) {
         size_t cap = (m->cap ? 2 * m->cap : 8192) + (size_t)size;
@@ -152,8 +146,8 @@ static void mem_write(void *ctx, void *data, int size) {
 }
 
 int fx_jpeg(uint8_t *px, int w, int h, int q) {
-    membuf m = {0};
-    if (!stbi_write_jpg_to_func(mem_write, &m, w, h, 1, px, q) || m.failed) {
+    synth_membuf m = {0};
+    if (!stbi_write_jpg_to_func(synth_mem_write, &m, w, h, 1, px, q) || m.failed) {
         free(m.p);
         return 0;
     }

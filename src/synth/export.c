@@ -10,30 +10,10 @@
 
 #include "synth/internal.h"
 
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int failed;
-} membuf;
-
-static void mem_write(void *ctx, void *data, int size) {
-    membuf *m = ctx;
-    if (m->failed || size <= 0) return;
-    if (m->n + (size_t)size > m->cap) {
-        size_t cap = 2 * m->cap + (size_t)size + 4096;
-        unsigned char *p = realloc(m->p, cap);
-        if (!p) { m->failed = 1; return; }
-        m->p = p;
-        m->cap = cap;
-    }
-    memcpy(m->p + m->n, data, (size_t)size);
-    m->n += (size_t)size;
-}
-
-static int encode_png(const synth_sample *smp, membuf *m) {
+static int encode_png(const synth_sample *smp, synth_membuf *m) {
     m->n = 0;
     m->failed = 0;
-    return stbi_write_png_to_func(mem_write, m, smp->width, smp->height, 1, smp->pixels, smp->stride) && !m->failed;
+    return stbi_write_png_to_func(synth_mem_write, m, smp->width, smp->height, 1, smp->pixels, smp->stride) && !m->failed;
 }
 
 static crnn_status make_dir(const char *dir, crnn_error *err) {
@@ -49,7 +29,7 @@ crnn_status synth_write_dir(synth *s, const char *dir, long count, crnn_error *e
     snprintf(path, sizeof path, "%s/labels.tsv", dir);
     FILE *labels = fopen(path, "wb");
     if (!labels) return set_error(err, CRNN_ERR_IO, "synth: cannot write %s: %s", path, strerror(errno));
-    membuf m = {0};
+    synth_membuf m = {0};
     for (long i = 0; i < count && st == CRNN_OK; i++) {
         synth_sample smp;
         if ((st = synth_next(s, &smp)) != CRNN_OK) {
@@ -99,7 +79,7 @@ crnn_status synth_write_lmdb(synth *s, const char *dir, long count, crnn_error *
     }
     MDB_txn *txn = NULL;
     MDB_dbi dbi;
-    membuf m = {0};
+    synth_membuf m = {0};
     long i;
     for (i = 0; i < count; i++) {
         if (!txn) {

@@ -200,4 +200,12 @@ crnn_status synth_draw_sheet(const synth_fontset *fs, const char *path, const sy
                              int n, int cols, int cell_h, crnn_error *err);
 const synth_fontset *synth_fontset_of(const synth *s);
 
+/* A growing byte buffer for stb_image_write's callback writers (JPEG round trips, PNG export). */
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+    int failed;
+} synth_membuf;
+void synth_mem_write(void *ctx, void *data, int size);
+
 #endif
