@@ -3,6 +3,8 @@
 
 #include "nn/nn.h"
 
+static inline float max2(float a, float b) { return a > b ? a : b; }
+
 void maxpool_forward(float *out, int *argmax, const float *inp, int C, window2d k,
                      const map_geom *gin, const map_geom *gout) {
     for (int c = 0; c < C; c++) {
@@ -21,7 +23,30 @@ void maxpool_forward(float *out, int *argmax, const float *inp, int C, window2d 
                 int y0 = oy * k.sh - k.ph;
                 int rows_inside = y0 >= 0 && y0 + k.kh <= gin->h;
                 size_t o_row = gout->off[b] + (size_t)oy * wout;
+                if (!arg_row && rows_inside && k.kh == 2 && k.kw == 2 && x_hi > x_lo) {
+                    /* Inference with the CRNN's 2×2 windows: branch-free maxima that the
+                       compiler vectorises (a tenth of the whole forward pass otherwise). */
+                    const float *r0 = src + (size_t)y0 * win - k.pw, *r1 = r0 + win;
+                    float *o = out_row + o_row;
+                    if (k.sw == 1) {
+                        for (int ox = x_lo; ox < x_hi; ox++) {
+                            float a = max2(r0[ox], r0[ox + 1]), c2 = max2(r1[ox], r1[ox + 1]);
+                            o[ox] = max2(a, c2);
+                        }
+                    } else {
+                        for (int ox = x_lo; ox < x_hi; ox++) {
+                            int x0 = ox * k.sw;
+                            float a = max2(r0[x0], r0[x0 + 1]), c2 = max2(r1[x0], r1[x0 + 1]);
+                            o[ox] = max2(a, c2);
+                        }
+                    }
+                }
                 for (int ox = 0; ox < wout; ox++) {
+                    if (!arg_row && rows_inside && k.kh == 2 && k.kw == 2 && ox == x_lo &&
+                        x_hi > x_lo) {
+                        ox = x_hi - 1; /* done above */
+                        continue;
+                    }
                     float best = -FLT_MAX;
                     int best_i = -1;
                     if (rows_inside && ox >= x_lo && ox < x_hi) {
