@@ -4,7 +4,7 @@
    sgemm peak is measured in the same process as the anchor, so a busy machine shows as a
    lower anchor rather than a wrong ratio.
 
-   usage: bench_recognize --data SET [--arch small|paper|STRING | --model FILE] [--runs 5]
+   usage: bench_recognize --data SET [--arch fast|small|paper|STRING | --model FILE] [--runs 5]
                           [--max 500] [--threads 2] [--profile]
 
    --profile runs only the one-thread batch loop, --runs times, for `perf record`. */
@@ -136,7 +136,7 @@ static double run_all(const crnn_model *m, crnn_image *im, int n, int workers, i
 }
 
 int main(int argc, char **argv) {
-    const char *data = NULL, *arch = "small", *model_path = NULL;
+    const char *data = NULL, *arch = "fast", *model_path = NULL;
     int runs = 5, max = 500, workers = 2, profile = 0;
     static const struct option opts[] = {{"data", 1, 0, 'd'}, {"arch", 1, 0, 'a'},
         {"model", 1, 0, 'm'}, {"runs", 1, 0, 'r'}, {"max", 1, 0, 'n'}, {"threads", 1, 0, 't'},
@@ -159,7 +159,18 @@ int main(int argc, char **argv) {
     }
     crnn_error err;
     crnn_model *m = model_path ? crnn_model_load(model_path, &err) : random_model(arch, 0, &err);
-    crnn_model *cnn = random_model(model_path ? "small" : arch, 1, &err);
+    /* The CNN-only twin for the GFLOP/s figure: a trained model names its layers in its
+       metadata ("arch=... charset=..."), written by the trainer. */
+    char model_arch[512] = "small";
+    if (m && model_path) {
+        const char *a = strstr(crnn_model_metadata(m), "arch=");
+        const char *end = a ? strstr(a, " charset=") : NULL;
+        if (a && end && end - a - 5 < (long)sizeof model_arch) {
+            memcpy(model_arch, a + 5, (size_t)(end - a - 5));
+            model_arch[end - a - 5] = 0;
+        }
+    }
+    crnn_model *cnn = random_model(model_path ? model_arch : arch, 1, &err);
     if (!m || !cnn) { fprintf(stderr, "%s\n", err.message); return 1; }
     dataset *d = dataset_open(data, &err);
     if (!d) { fprintf(stderr, "%s\n", err.message); return 1; }

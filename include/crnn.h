@@ -250,7 +250,7 @@ typedef enum { CRNN_SCHED_COSINE = 0, CRNN_SCHED_ONECYCLE = 1, CRNN_SCHED_CONSTA
 
 typedef struct {
     /* model: a new one from arch/charset/input_height, or fine-tuned from init_model */
-    const char *arch;          /* layer string or preset ("small", "paper"); see docs */
+    const char *arch;          /* layer string or preset ("fast", "small", "paper"); see docs */
     const char *charset;       /* "ascii" (default), "alnum", "ALNUM" or "file:PATH" */
     int input_height;          /* default 32 */
     const char *init_model;    /* start from this model file's weights (and architecture) */

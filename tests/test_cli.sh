@@ -239,6 +239,8 @@ check "train --config: the command line overrides the file" has "$(cat train.log
 check "train --config: the architecture came from the file" has "$(cat train.log)" "bilstm(16)"
 check "train: checkpoint, best model, log and plot written" \
     test -s run/checkpoint.bin -a -s run/best.crnn -a -s run/log.csv -a -s run/plot.png
+"$OCR" train --config train.conf --run new/nested/run --steps 1 >train3.log 2>&1
+check "train --run creates missing parent folders" test -s new/nested/run/checkpoint.bin
 "$OCR" train --config train.conf --run run --steps 5 --resume >train2.log 2>&1
 check "train --resume continues from step 3" has "$(cat train2.log)" "resumed run/checkpoint.bin at step 3"
 ev=$("$OCR" eval --model run/best.crnn --data img --json)

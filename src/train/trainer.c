@@ -24,7 +24,7 @@
 crnn_train_options crnn_train_default_options(void) {
     crnn_train_options o;
     memset(&o, 0, sizeof o);
-    o.arch = "small";
+    o.arch = "fast";
     o.charset = "ascii";
     o.input_height = 32;
     o.val_every = 1000;
@@ -73,13 +73,26 @@ static uint8_t *decay_mask(const crnn_model *m) {
     return mask;
 }
 
+/* Creates the run folder and any missing parents (like mkdir -p): `--run runs/x` must work
+   in a fresh clone, where runs/ does not exist yet. */
 static crnn_status ensure_dir(const char *dir, crnn_error *err) {
     struct stat st;
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) return set_error(err, CRNN_ERR_IO, "%s: not a folder", dir);
         return CRNN_OK;
     }
-    if (mkdir(dir, 0755) != 0)
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return set_error(err, CRNN_ERR_ARG, "%s: path too long", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (stat(path, &st) != 0 && mkdir(path, 0755) != 0 && errno != EEXIST)
+            return set_error(err, CRNN_ERR_IO, "%s: cannot create folder %s: %s", dir, path,
+                             strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
         return set_error(err, CRNN_ERR_IO, "%s: cannot create folder: %s", dir, strerror(errno));
     return CRNN_OK;
 }
@@ -94,7 +107,7 @@ static crnn_model *new_model(const crnn_train_options *o, crnn_error *err) {
         free(data);
         return m;
     }
-    return model_from_arch(o->arch ? o->arch : "small", o->charset ? o->charset : "ascii",
+    return model_from_arch(o->arch ? o->arch : "fast", o->charset ? o->charset : "ascii",
                            o->input_height > 0 ? o->input_height : 32, o->seed, err);
 }
 
