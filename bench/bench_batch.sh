@@ -16,8 +16,8 @@
 # understate. Files are read once first so that every run, ocr-crnn's and Tesseract's, finds
 # them in the page cache.
 # Example (a model of the default size with random weights is fine for speed):
-#   build/tests/make_test_model /tmp/small.crnn --arch small
-#   bench/bench_batch.sh ../shared/data/iiit5k-train /tmp/small.crnn
+#   build/tests/make_test_model /tmp/fast.crnn --arch fast
+#   bench/bench_batch.sh ../shared/data/iiit5k-train /tmp/fast.crnn
 set -u
 RUNS=5
 JOBS=2

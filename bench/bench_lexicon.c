@@ -6,7 +6,7 @@
    - "peaked": synthetic frames of the default geometry (T = 26 frames for a 100-pixel-wide
      crop, 96 ascii classes) spelling a random lexicon word, each character's class 4..10 nats
      above Gaussian noise, 10% of characters swapped for another class — a trained network;
-   - "flat": a random-weight network of the default architecture ("small") on random images:
+   - "flat": a random-weight network of the default architecture ("fast") on random images:
      the worst case, nothing can be pruned;
    - "model": with --model and --images, that model on the images of DIR (jpg/png), capped at
      --count.
@@ -184,7 +184,7 @@ static crnn_model *build_model(rng_t *r) {
     spec.input_height = 32;
     spec.input_channels = 1;
     spec.norm_mean = spec.norm_std = 0.5f;
-    if (arch_parse("small", &spec, &err) != CRNN_OK) return NULL;
+    if (arch_parse("fast", &spec, &err) != CRNN_OK) return NULL;
     crnn_model *m = model_build(&spec, "random", &err);
     if (!m) return NULL;
     for (int i = 0; i < m->n_tensors; i++) {

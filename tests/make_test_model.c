@@ -3,7 +3,7 @@
 
      make_test_model OUT.crnn [--arch ARCH] [--charset NAME] [--height H] [--seed N]
 
-   --arch takes the trainer's architecture strings and presets ("small" is the default
+   --arch takes the trainer's architecture strings and presets ("fast" is the default
    model's architecture, "paper" the paper's); the default is a tiny network that loads and
    runs in milliseconds. Weights are drawn like the trainer's initialisation, and the blank
    class gets a negative bias so that a random network still emits some characters — tests
