@@ -7,6 +7,41 @@
 /* Unfolds image b into columns [c0, c0 + hout·wout) of cols (rows Cin·kh·kw, stride ld). */
 static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t in_ld,
                    size_t in_off, int cin, int hin, int win, int hout, int wout, window2d k) {
+    if (k.sh == 1 && k.sw == 1 && hout == hin && wout == win) {
+        /* "Same" convolution (every 3×3 pad-1 layer): each row of cols is the whole image
+           shifted by (ki − ph, kj − pw), so one memcpy per plane rather than one per line of
+           a few dozen floats; the cells the shift wraps or pushes out are zeroed after. */
+        const size_t plane = (size_t)hin * (size_t)win;
+        for (int c = 0; c < cin; c++) {
+            const float *src = inp + (size_t)c * in_ld + in_off;
+            for (int ki = 0; ki < k.kh; ki++) {
+                int dy = ki - k.ph;
+                int y_lo = dy < 0 ? -dy : 0, y_hi = dy > 0 ? hout - dy : hout; /* valid rows */
+                for (int kj = 0; kj < k.kw; kj++) {
+                    float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
+                    int dx = kj - k.pw;
+                    if (y_hi <= y_lo || dx >= wout || -dx >= wout) {
+                        memset(dst, 0, sizeof(float) * plane);
+                        continue;
+                    }
+                    long shift = (long)dy * win + dx; /* output index + shift = input index */
+                    long a = (long)y_lo * wout, b = (long)y_hi * wout;
+                    if (a + shift < 0) a = -shift;
+                    if (b + shift > (long)plane) b = (long)plane - shift;
+                    memset(dst, 0, sizeof(float) * (size_t)a);
+                    memcpy(dst + a, src + a + shift, sizeof(float) * (size_t)(b - a));
+                    memset(dst + b, 0, sizeof(float) * (plane - (size_t)b));
+                    if (dx < 0)
+                        for (int y = y_lo; y < y_hi; y++)
+                            for (int x = 0; x < -dx; x++) dst[(size_t)y * wout + x] = 0;
+                    else if (dx > 0)
+                        for (int y = y_lo; y < y_hi; y++)
+                            for (int x = wout - dx; x < wout; x++) dst[(size_t)y * wout + x] = 0;
+                }
+            }
+        }
+        return;
+    }
     for (int c = 0; c < cin; c++) {
         const float *src = inp + (size_t)c * in_ld + in_off;
         for (int ki = 0; ki < k.kh; ki++) {
