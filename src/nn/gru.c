@@ -10,6 +10,18 @@
 #include "nn/nn.h"
 
 
+/* step (B × G) = h (B × H) · W_hhᵀ. For a lone sequence this is a matrix-vector product:
+   sgemm would repack all of W_hh at every time step, which costs as much as the product
+   itself and made the recurrent layers half of single-image latency. */
+static void recurrent_product(float *step, const float *h, const float *w_hh, int B, int G,
+                              int H) {
+    if (B == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, w_hh, H, h, 1, 0.0f, step, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, h, H, w_hh, H,
+                    0.0f, step, G);
+}
+
 static inline int time_of(int s, int len, int reverse) { return reverse ? len - 1 - s : s; }
 
 void gru_forward(float *out, int out_stride, int col, float *gates, float *state, float *step,
@@ -25,8 +37,7 @@ void gru_forward(float *out, int out_stride, int col, float *gates, float *state
     for (int s = 0; s < T; s++) {
         if (s == 0) memset(step, 0, sizeof(float) * (size_t)B * G);
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, h, H, w_hh, H,
-                        0.0f, step, G);
+            recurrent_product(step, h, w_hh, B, G, H);
         for (int b = 0; b < B; b++) {
             if (s >= len[b]) continue;
             int t = time_of(s, len[b], reverse);
