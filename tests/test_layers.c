@@ -283,7 +283,9 @@ static void test_conv_forward(void) {
             float *wt = frand(K * cf->cout, -1, 1), *bias = frand(cf->cout, -1, 1);
             float *cols = galloc(cap), *out = galloc((size_t)cf->cout * go.total);
             map_geom mgi = mg(&gi), mgo = mg(&go);
-            conv2d_forward(out, cols, cap, inp, wt, bias, cf->cin, cf->cout, k, &mgi, &mgo);
+            /* One, two or three threads sharing the work: the same result as plain loops. */
+            conv2d_forward(out, cols, cap, inp, wt, bias, cf->cin, cf->cout, k, &mgi, &mgo,
+                           1 + mode % 3);
             double *di = to_d(inp, (size_t)cf->cin * gi.total), *dw = to_d(wt, K * cf->cout);
             double *db = to_d(bias, cf->cout), *ref = dalloc((size_t)cf->cout * go.total);
             ref_conv(ref, di, dw, db, cf->cin, cf->cout, k, &gi, &go);
@@ -301,7 +303,8 @@ static void test_conv_forward(void) {
                 map_geom mai = mg(&ai), mao = mg(&ao);
                 float *in1 = extract(inp, cf->cin, &gi, b);
                 float *o1 = galloc((size_t)cf->cout * ao.total);
-                conv2d_forward(o1, cols, cap, in1, wt, bias, cf->cin, cf->cout, k, &mai, &mao);
+                conv2d_forward(o1, cols, cap, in1, wt, bias, cf->cin, cf->cout, k, &mai, &mao,
+                               2);
                 float *ob = extract(out, cf->cout, &go, b);
                 double dd = max_diff_ff(o1, ob, (size_t)cf->cout * ao.total);
                 CHECK_MSG(dd <= 1e-5, "conv cfg %d: image %d (w=%d) alone differs from in batch "

@@ -356,6 +356,28 @@ static void check_inference(int variant) {
         free(rin), free(r);
     }
 
+    /* the layers shared among 2 and 3 threads (convolutions split by channel, the BiLSTM's
+       directions side by side): the same log-probabilities, batched and one image alone */
+    for (int threads = 2; threads <= 3; threads++) {
+        network *pn = network_new();
+        network_set_threads(pn, threads);
+        int T;
+        float *p = infer(pn, folded, bt.input, bt.w, B, &T, &len);
+        double e = 0;
+        for (int b = 0; b < B; b++)
+            for (size_t i = 0; i < (size_t)lens[b] * NCLASS; i++)
+                e = fmax(e, fabs(p[(size_t)b * T * NCLASS + i] - f[(size_t)b * T1 * NCLASS + i]));
+        CHECK_MSG(e <= 1e-5, "variant %d: %d threads differ from one by %g", variant, threads, e);
+        free(p);
+        float *one = infer(pn, folded, bt.input, bt.w, 1, &T, &len);
+        e = 0;
+        for (size_t i = 0; i < (size_t)lens[0] * NCLASS; i++) e = fmax(e, fabs(one[i] - f[i]));
+        CHECK_MSG(e <= 1e-5, "variant %d: image 0 alone on %d threads differs by %g", variant,
+                  threads, e);
+        free(one);
+        network_free(pn);
+    }
+
     /* refusals: training a folded model; an image narrower than the model allows */
     CHECK(network_forward(net, folded, bt.input, bt.w, B, 1, 0.0f, &err) == CRNN_ERR_ARG);
     if (m->min_width > 1) {

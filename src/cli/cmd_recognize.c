@@ -228,9 +228,13 @@ int cmd_recognize(int argc, char **argv) {
     }
     /* One image named alone prints just its text, as `ocr-crnn word.png` always has. */
     if (!o.format_set && o.in.n_args == 1 && !o.in.list_path && !folders) o.format = OUT_TEXT;
-    /* A few named files need no more workers than files: an idle worker would only cost the
-       busy one its multi-threaded BLAS. */
-    if (!o.in.list_path && !folders && o.threads > o.in.n_args) o.threads = o.in.n_args;
+    /* A few named files need no more workers than files; the threads asked for beyond that
+       share each image's layers inside the workers' recognisers instead. */
+    int intra = 1;
+    if (!o.in.list_path && !folders && o.threads > o.in.n_args) {
+        intra = o.threads / o.in.n_args;
+        o.threads = o.in.n_args;
+    }
 
     o.in.cancel = &interrupted;
     char err[600];
@@ -283,6 +287,7 @@ int cmd_recognize(int argc, char **argv) {
     pipeline_options po;
     memset(&po, 0, sizeof po);
     po.threads = o.threads;
+    po.intra_threads = intra;
     po.batch = o.batch;
     po.quiet = o.quiet;
     po.fail_fast = o.fail_fast;

@@ -195,6 +195,7 @@ static void *worker(void *arg) {
     crnn_error err;
     worker_scratch w;
     w.rec = crnn_recognizer_new(st->model, &err);
+    if (w.rec) crnn_recognizer_set_threads(w.rec, st->o->intra_threads);
     w.order = malloc(sizeof *w.order * (size_t)st->batch);
     w.images = malloc(sizeof *w.images * (size_t)st->batch);
     w.results = malloc(sizeof *w.results * (size_t)st->batch);
@@ -292,9 +293,9 @@ int pipeline_run(const pipeline_options *o, const crnn_model *model, input_walke
     pthread_cond_init(&st.cv_done, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&st.cv_work, NULL);
-    /* Parallelism comes from the workers; BLAS inside each stays single-threaded unless one
-       worker has the machine to itself. */
-    openblas_set_num_threads(o->threads > 1 ? 1 : cli_num_cores());
+    /* Parallelism comes from the workers and, when there are fewer images than cores, from
+       each recogniser's own threads; BLAS's threads would only compete with them. */
+    openblas_set_num_threads(1);
     int started = 0;
     for (int i = 0; i < o->threads; i++)
         if (pthread_create(&tids[started], NULL, worker, &st) == 0) started++;

@@ -24,6 +24,7 @@ typedef void (*params_release_fn)(void *user, void *owned);
 
 typedef struct {
     int threads;       /* workers (>= 1) */
+    int intra_threads; /* threads sharing each worker's recognitions (>= 1) */
     int batch;         /* images per chunk and at most per network pass */
     int quiet;         /* no notes on stderr */
     int fail_fast;     /* stop after the first failed input (in input order) */

@@ -6,13 +6,14 @@
 
 /* Unfolds image b into columns [c0, c0 + hout·wout) of cols (rows Cin·kh·kw, stride ld). */
 static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t in_ld,
-                   size_t in_off, int cin, int hin, int win, int hout, int wout, window2d k) {
+                   size_t in_off, int c_begin, int c_end, int hin, int win, int hout, int wout,
+                   window2d k) {
     if (k.sh == 1 && k.sw == 1 && hout == hin && wout == win) {
         /* "Same" convolution (every 3×3 pad-1 layer): each row of cols is the whole image
            shifted by (ki − ph, kj − pw), so one memcpy per plane rather than one per line of
            a few dozen floats; the cells the shift wraps or pushes out are zeroed after. */
         const size_t plane = (size_t)hin * (size_t)win;
-        for (int c = 0; c < cin; c++) {
+        for (int c = c_begin; c < c_end; c++) {
             const float *src = inp + (size_t)c * in_ld + in_off;
             for (int ki = 0; ki < k.kh; ki++) {
                 int dy = ki - k.ph;
@@ -42,7 +43,7 @@ static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t i
         }
         return;
     }
-    for (int c = 0; c < cin; c++) {
+    for (int c = c_begin; c < c_end; c++) {
         const float *src = inp + (size_t)c * in_ld + in_off;
         for (int ki = 0; ki < k.kh; ki++) {
             for (int kj = 0; kj < k.kw; kj++) {
@@ -112,7 +113,7 @@ static int next_group(int b0, const map_geom *gout, size_t rows, size_t cap) {
 
 void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
                     const float *weight, const float *bias, int cin, int cout, window2d k,
-                    const map_geom *gin, const map_geom *gout) {
+                    const map_geom *gin, const map_geom *gout, int threads) {
     size_t K = (size_t)cin * k.kh * k.kw;
     size_t P = gout->total;
     int pointwise = k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
@@ -126,15 +127,28 @@ void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
                     (int)K, inp, (int)gin->total, 1.0f, out, (int)P);
         return;
     }
+    if (threads < 1) threads = 1;
     for (int b0 = 0; b0 < gout->n;) {
         int b1 = next_group(b0, gout, K, cols_cap);
         size_t c0 = gout->off[b0];
         size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
-        for (int b = b0; b < b1; b++)
-            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], cin, gin->h,
-                   gin->w[b], gout->h, gout->w[b], k);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)ncols, (int)K, 1.0f,
-                    weight, (int)K, cols, (int)ncols, 1.0f, out + c0, (int)P);
+        /* With several threads each unfolds a share of the input channels, then multiplies
+           a share of the output channels: the products of one small image are too small for
+           BLAS's own threading, but two halves of it run side by side. */
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+        for (int part = 0; part < threads; part++)
+            for (int b = b0; b < b1; b++)
+                im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b],
+                       cin * part / threads, cin * (part + 1) / threads, gin->h, gin->w[b],
+                       gout->h, gout->w[b], k);
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+        for (int part = 0; part < threads; part++) {
+            int o0 = cout * part / threads, o1 = cout * (part + 1) / threads;
+            if (o1 > o0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)ncols,
+                            (int)K, 1.0f, weight + (size_t)o0 * K, (int)K, cols, (int)ncols, 1.0f,
+                            out + (size_t)o0 * P + c0, (int)P);
+        }
         b0 = b1;
     }
 }
@@ -155,7 +169,7 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, siz
         size_t c0 = gout->off[b0];
         size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
         for (int b = b0; b < b1; b++)
-            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], cin, gin->h,
+            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], 0, cin, gin->h,
                    gin->w[b], gout->h, gout->w[b], k);
         /* dW (Cout × K) += dout (Cout × n) · colsᵀ (n × K) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, (int)K, (int)ncols, 1.0f,

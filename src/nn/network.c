@@ -20,6 +20,7 @@ typedef struct {
 
 struct network {
     int training, B, T, C;
+    int threads; /* inference: threads that share each layer (network_set_threads) */
     /* CNN geometry: index 0 is the input, l + 1 the output of layer l. */
     int h[GEOMS];
     int *w[GEOMS];
@@ -64,6 +65,10 @@ static int grow_i(ibuf *b, size_t n) {
 static size_t fbuf_bytes(const fbuf *b) { return b->cap * sizeof(float); }
 
 network *network_new(void) { return calloc(1, sizeof(network)); }
+
+void network_set_threads(network *net, int threads) {
+    net->threads = threads < 1 ? 1 : threads > NETWORK_MAX_THREADS ? NETWORK_MAX_THREADS : threads;
+}
 
 void network_free(network *net) {
     if (!net) return;
@@ -239,7 +244,7 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                 NEED(&net->bn_mean[l], (size_t)ly->out_c);
                 NEED(&net->bn_rstd[l], (size_t)ly->out_c);
                 conv2d_forward(net->pre[l].p, net->cols.p, net->cols.cap, cur, W, bias, ly->in_c,
-                               ly->out_c, conv_window(ly), &gin, &gout);
+                               ly->out_c, conv_window(ly), &gin, &gout, 1);
                 batchnorm_forward(out->p, net->bn_mean[l].p, net->bn_rstd[l].p, net->pre[l].p,
                                   m->params + ly->bn_weight, m->params + ly->bn_bias,
                                   bn_momentum >= 0 ? m->params + ly->bn_mean : NULL,
@@ -247,7 +252,8 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                                   ly->out_c, gout.total);
             } else {
                 conv2d_forward(out->p, net->cols.p, net->cols.cap, cur, W, bias, ly->in_c,
-                               ly->out_c, conv_window(ly), &gin, &gout);
+                               ly->out_c, conv_window(ly), &gin, &gout,
+                               training ? 1 : net->threads);
                 if (bn) { /* evaluation of an unfolded model: running statistics */
                     for (int c = 0; c < ly->out_c; c++) {
                         float sc = m->params[ly->bn_weight + c] /
@@ -288,27 +294,30 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                            ly->in_c, ly->out_c);
         } else {
             int H = RNN_HIDDEN(ly), lstm = ly->kind == LAYER_LSTM;
-            int li = training ? l : 0;
-            NEED(&net->state, (size_t)B * 2 * H);
-            NEED(&net->step, (size_t)B * 4 * H);
-            for (int d = 0; d < 1 + RNN_BIDIR(ly); d++) {
-                const size_t *t = ly->rnn[d];
+            int li = training ? l : 0, dirs = 1 + RNN_BIDIR(ly);
+            /* Each direction has its own state and step scratch, so that the two can run
+               side by side on two threads (inference with network_set_threads). */
+            const size_t state_n = (size_t)B * 2 * H, step_n = (size_t)B * 4 * H;
+            NEED(&net->state, 2 * state_n);
+            NEED(&net->step, 2 * step_n);
+            for (int d = 0; d < dirs; d++) {
                 NEED(&net->gates[li][d], (size_t)B * T * 4 * H);
+                if (lstm && training) NEED(&net->cells[l][d], (size_t)B * T * H);
+            }
+            int par = !training && net->threads > 1 && dirs == 2;
+#pragma omp parallel for num_threads(2) schedule(static, 1) if (par)
+            for (int d = 0; d < dirs; d++) {
+                const size_t *t = ly->rnn[d];
+                float *state = net->state.p + d * state_n, *step = net->step.p + d * step_n;
                 if (lstm) {
-                    float *cells = NULL;
-                    if (training) {
-                        NEED(&net->cells[l][d], (size_t)B * T * H);
-                        cells = net->cells[l][d].p;
-                    }
-                    lstm_forward(out->p, ly->out_c, d * H, net->gates[li][d].p, cells,
-                                 net->state.p, net->step.p, cur, m->params + t[0],
-                                 m->params + t[1], m->params + t[2], m->params + t[3], net->len,
-                                 B, T, ly->in_c, H, d);
+                    lstm_forward(out->p, ly->out_c, d * H, net->gates[li][d].p,
+                                 training ? net->cells[l][d].p : NULL, state, step, cur,
+                                 m->params + t[0], m->params + t[1], m->params + t[2],
+                                 m->params + t[3], net->len, B, T, ly->in_c, H, d);
                 } else {
-                    gru_forward(out->p, ly->out_c, d * H, net->gates[li][d].p, net->state.p,
-                                net->step.p, cur, m->params + t[0], m->params + t[1],
-                                m->params + t[2], m->params + t[3], net->len, B, T, ly->in_c, H,
-                                d);
+                    gru_forward(out->p, ly->out_c, d * H, net->gates[li][d].p, state, step, cur,
+                                m->params + t[0], m->params + t[1], m->params + t[2],
+                                m->params + t[3], net->len, B, T, ly->in_c, H, d);
                 }
             }
         }

@@ -13,6 +13,11 @@ typedef struct network network;
 
 network *network_new(void);
 void network_free(network *net);
+/* Threads that share each layer of an inference forward pass (default 1: the caller only):
+   convolutions split by channel, the two directions of a BiLSTM run side by side. Clamped
+   to 1..NETWORK_MAX_THREADS; training ignores it (its replicas are the parallelism). */
+#define NETWORK_MAX_THREADS 8
+void network_set_threads(network *net, int threads);
 
 /* input: the batch's normalised pixels as one 1 × P map (image b at columns off[b], rows of
    width widths[b], height = model input height). Inference mode needs batch-norm folded.

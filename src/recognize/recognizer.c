@@ -56,6 +56,10 @@ crnn_recognizer *crnn_recognizer_new(const crnn_model *model, crnn_error *err) {
     return r;
 }
 
+void crnn_recognizer_set_threads(crnn_recognizer *rec, int threads) {
+    if (rec) network_set_threads(rec->net, threads);
+}
+
 void crnn_recognizer_free(crnn_recognizer *r) {
     if (!r) return;
     network_free(r->net);
