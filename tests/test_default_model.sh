@@ -1,0 +1,48 @@
+#!/bin/bash
+# test_default_model.sh OCR_CRNN REPO — the shipped model (models/en.crnn) reads every image
+# of samples/ exactly as samples/labels.tsv says, alone and in one --json run; a damaged or
+# wrongly exported model fails here before a user sees it. Exit 77 (skip) without the model.
+set -u
+OCR=$1
+REPO=$2
+model=$REPO/models/en.crnn
+[ -f "$model" ] || { echo "no $model: skipped"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+checks=0
+failed=0
+check() { # NAME EXPECTED GOT
+    checks=$((checks + 1))
+    if [ "$2" != "$3" ]; then
+        echo "FAIL: $1: expected '$2', got '$3'"
+        failed=$((failed + 1))
+    fi
+}
+paths=()
+while IFS=$'\t' read -r name text; do
+    check "$name alone" "$text" "$("$OCR" --model "$model" "$REPO/samples/$name" 2>&1)"
+    paths+=("$REPO/samples/$name")
+done <"$REPO/samples/labels.tsv"
+check "eight samples listed" 8 "${#paths[@]}"
+# All at once with --json: one object per line, in input order, text as labelled, and
+# confidences that are probabilities.
+"$OCR" --model "$model" --json "${paths[@]}" >"$tmp/out.jsonl" 2>&1
+check "--json exit status" 0 $?
+verdict=$(python3 - "$REPO/samples/labels.tsv" "$tmp/out.jsonl" <<'PY'
+import json, sys
+labels = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+rows = [json.loads(l) for l in open(sys.argv[2])]
+bad = []
+if len(rows) != len(labels):
+    bad.append("%d rows for %d images" % (len(rows), len(labels)))
+for (name, text), r in zip(labels, rows):
+    if not r["path"].endswith("/" + name) or r["text"] != text:
+        bad.append("%s: %r" % (name, r.get("text")))
+    if not 0 < r["confidence"] <= 1 or len(r["chars"]) != len(text):
+        bad.append("%s: confidence %r, %d chars" % (name, r["confidence"], len(r["chars"])))
+print("; ".join(bad) if bad else "ok")
+PY
+)
+check "--json rows" ok "$verdict"
+echo "test_default_model: $checks checks, $failed failed"
+[ "$failed" -eq 0 ]
