@@ -8,21 +8,8 @@
 
 #include "nn/fastmath.h"
 #include "nn/nn.h"
+#include "nn/recurrent.h"
 
-
-/* step (B × G) = h (B × H) · W_hhᵀ. For a lone sequence this is a matrix-vector product:
-   sgemm would repack all of W_hh at every time step, which costs as much as the product
-   itself and made the recurrent layers half of single-image latency. */
-static void recurrent_product(float *step, const float *h, const float *w_hh, int B, int G,
-                              int H) {
-    if (B == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, w_hh, H, h, 1, 0.0f, step, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, h, H, w_hh, H,
-                    0.0f, step, G);
-}
-
-static inline int time_of(int s, int len, int reverse) { return reverse ? len - 1 - s : s; }
 
 void gru_forward(float *out, int out_stride, int col, float *gates, float *state, float *step,
                  const float *inp, const float *w_ih, const float *w_hh, const float *b_ih,
