@@ -1,21 +1,27 @@
 /* conv2d.c — 2-D convolution as im2col + one sgemm per group of images. */
 #include <cblas.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "nn/nn.h"
 
-/* Unfolds image b into columns [c0, c0 + hout·wout) of cols (rows Cin·kh·kw, stride ld). */
+/* Unfolds image b into columns [c0, c0 + hout·wout) of cols (rows Cin·kh·kw, stride ld): the
+   rows of units [u_begin, u_end), a unit being one (input channel c, kernel row ki) pair,
+   u = c·kh + ki, so that threads can share even a one-channel input. */
 static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t in_ld,
-                   size_t in_off, int c_begin, int c_end, int hin, int win, int hout, int wout,
+                   size_t in_off, int u_begin, int u_end, int hin, int win, int hout, int wout,
                    window2d k) {
     if (k.sh == 1 && k.sw == 1 && hout == hin && wout == win) {
         /* "Same" convolution (every 3×3 pad-1 layer): each row of cols is the whole image
            shifted by (ki − ph, kj − pw), so one memcpy per plane rather than one per line of
            a few dozen floats; the cells the shift wraps or pushes out are zeroed after. */
         const size_t plane = (size_t)hin * (size_t)win;
-        for (int c = c_begin; c < c_end; c++) {
+        for (int u = u_begin; u < u_end; u++) {
+            int c = u / k.kh, ki = u % k.kh;
             const float *src = inp + (size_t)c * in_ld + in_off;
-            for (int ki = 0; ki < k.kh; ki++) {
+            {
                 int dy = ki - k.ph;
                 int y_lo = dy < 0 ? -dy : 0, y_hi = dy > 0 ? hout - dy : hout; /* valid rows */
                 for (int kj = 0; kj < k.kw; kj++) {
@@ -43,9 +49,10 @@ static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t i
         }
         return;
     }
-    for (int c = c_begin; c < c_end; c++) {
+    for (int u = u_begin; u < u_end; u++) {
+        int c = u / k.kh, ki = u % k.kh;
         const float *src = inp + (size_t)c * in_ld + in_off;
-        for (int ki = 0; ki < k.kh; ki++) {
+        {
             for (int kj = 0; kj < k.kw; kj++) {
                 float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
                 /* The valid output x range for this kernel column: ix = ox·sw − pw + kj ∈ [0, win). */
@@ -117,33 +124,41 @@ void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
     size_t K = (size_t)cin * k.kh * k.kw;
     size_t P = gout->total;
     int pointwise = k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
-    for (int o = 0; o < cout; o++) {
-        float b = bias ? bias[o] : 0.0f;
-        float *row = out + (size_t)o * P;
-        for (size_t p = 0; p < P; p++) row[p] = b;
+    if (threads < 1) threads = 1;
+    /* With several threads each unfolds a share of the (channel, kernel row) units, then
+       multiplies a share of the output channels: the products of one small image are too
+       small for BLAS's own threading, but two halves of it run side by side. */
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+    for (int part = 0; part < threads; part++) {
+        for (int o = cout * part / threads; o < cout * (part + 1) / threads; o++) {
+            float b = bias ? bias[o] : 0.0f;
+            float *row = out + (size_t)o * P;
+            for (size_t p = 0; p < P; p++) row[p] = b;
+        }
     }
     if (pointwise) { /* 1×1: the input already is the column matrix */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)P, (int)K, 1.0f, weight,
                     (int)K, inp, (int)gin->total, 1.0f, out, (int)P);
         return;
     }
-    if (threads < 1) threads = 1;
+    const int units = cin * k.kh;
     for (int b0 = 0; b0 < gout->n;) {
         int b1 = next_group(b0, gout, K, cols_cap);
         size_t c0 = gout->off[b0];
         size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
-        /* With several threads each unfolds a share of the input channels, then multiplies
-           a share of the output channels: the products of one small image are too small for
-           BLAS's own threading, but two halves of it run side by side. */
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-        for (int part = 0; part < threads; part++)
+#pragma omp parallel num_threads(threads) if (threads > 1)
+        {
+            int part = 0, parts = 1;
+#ifdef _OPENMP
+            part = omp_get_thread_num();
+            parts = omp_get_num_threads();
+#endif
             for (int b = b0; b < b1; b++)
                 im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b],
-                       cin * part / threads, cin * (part + 1) / threads, gin->h, gin->w[b],
+                       units * part / parts, units * (part + 1) / parts, gin->h, gin->w[b],
                        gout->h, gout->w[b], k);
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-        for (int part = 0; part < threads; part++) {
-            int o0 = cout * part / threads, o1 = cout * (part + 1) / threads;
+#pragma omp barrier
+            int o0 = cout * part / parts, o1 = cout * (part + 1) / parts;
             if (o1 > o0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)ncols,
                             (int)K, 1.0f, weight + (size_t)o0 * K, (int)K, cols, (int)ncols, 1.0f,
@@ -169,8 +184,8 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, siz
         size_t c0 = gout->off[b0];
         size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
         for (int b = b0; b < b1; b++)
-            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], 0, cin, gin->h,
-                   gin->w[b], gout->h, gout->w[b], k);
+            im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b], 0, cin * k.kh,
+                   gin->h, gin->w[b], gout->h, gout->w[b], k);
         /* dW (Cout × K) += dout (Cout × n) · colsᵀ (n × K) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, (int)K, (int)ncols, 1.0f,
                     dout + c0, (int)P, cols, (int)ncols, 1.0f, dweight, (int)K);

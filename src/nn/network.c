@@ -64,7 +64,11 @@ static int grow_i(ibuf *b, size_t n) {
 
 static size_t fbuf_bytes(const fbuf *b) { return b->cap * sizeof(float); }
 
-network *network_new(void) { return calloc(1, sizeof(network)); }
+network *network_new(void) {
+    network *net = calloc(1, sizeof(network));
+    if (net) net->threads = 1;
+    return net;
+}
 
 void network_set_threads(network *net, int threads) {
     net->threads = threads < 1 ? 1 : threads > NETWORK_MAX_THREADS ? NETWORK_MAX_THREADS : threads;
@@ -264,7 +268,15 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                     }
                 }
             }
-            if (CONV_FLAGS(ly) & CONV_FLAG_RELU) relu_forward(out->p, out->p, n_out);
+            if (CONV_FLAGS(ly) & CONV_FLAG_RELU) {
+                int nt = training || net->threads < 1 ? 1 : net->threads;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+                for (int part = 0; part < nt; part++) { /* channel ranges: contiguous */
+                    size_t a = gout.total * (size_t)(ly->out_c * part / nt);
+                    size_t e = gout.total * (size_t)(ly->out_c * (part + 1) / nt);
+                    relu_forward(out->p + a, out->p + a, e - a);
+                }
+            }
         } else {
             int *arg = NULL;
             if (training) {
@@ -272,7 +284,15 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                     return set_error(err, CRNN_ERR_NOMEM, "out of memory");
                 arg = net->argmax[l].p;
             }
-            maxpool_forward(out->p, arg, cur, ly->out_c, pool_window(ly), &gin, &gout);
+            int nt = training || net->threads < 1 ? 1 : net->threads;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+            for (int part = 0; part < nt; part++) { /* each thread a range of channels */
+                int c0 = ly->out_c * part / nt, c1 = ly->out_c * (part + 1) / nt;
+                maxpool_forward(out->p + (size_t)c0 * gout.total,
+                                arg ? arg + (size_t)c0 * gout.total : NULL,
+                                cur + (size_t)c0 * gin.total, c1 - c0, pool_window(ly), &gin,
+                                &gout);
+            }
         }
         cur = out->p;
     }
