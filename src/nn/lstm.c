@@ -18,12 +18,12 @@ void lstm_forward(float *out, int out_stride, int col, float *gates, float *cell
                   int H, int reverse) {
     const int G = 4 * H;
     const int BT = B * T;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, G, In, 1.0f, inp, In, w_ih, In, 0.0f,
+    /* Both biases first, then the projections accumulate onto them (one pass over the gates
+       fewer than zeroing, projecting and adding). */
+    for (int k = 0; k < G; k++) gates[k] = b_ih[k] + b_hh[k];
+    for (int r = 1; r < BT; r++) memcpy(gates + (size_t)r * G, gates, sizeof(float) * (size_t)G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, G, In, 1.0f, inp, In, w_ih, In, 1.0f,
                 gates, G);
-    for (int r = 0; r < BT; r++) {
-        float *g = gates + (size_t)r * G;
-        for (int k = 0; k < G; k++) g[k] += b_ih[k] + b_hh[k];
-    }
     float *h = state, *c = state + (size_t)B * H;
     memset(state, 0, sizeof(float) * 2 * (size_t)B * H);
     for (int s = 0; s < T; s++) {
