@@ -30,7 +30,7 @@ static void usage(FILE *f) {
         "      --max N          use the first N images only\n"
         "      --json           print the figures as one JSON object\n"
         "      --errors         list every misread image: path, truth, reading\n"
-        "  -t, --threads N      BLAS threads (default: all cores)\n"
+        "  -t, --threads N      threads sharing each batch (default: all cores)\n"
         DECODE_OPTIONS_HELP
         "  -h, --help           this help\n"
         "\n"
@@ -138,7 +138,8 @@ int cmd_eval(int argc, char **argv) {
         decode_options_free(&dopt);
         return 1;
     }
-    openblas_set_num_threads(threads ? threads : cli_num_cores());
+    /* One recogniser whose layers are shared among the threads; BLAS's own would compete. */
+    openblas_set_num_threads(1);
     crnn_error err;
     dataset *ds = dataset_open(data, &err);
     if (!ds) {
@@ -169,7 +170,8 @@ int cmd_eval(int argc, char **argv) {
     }
     validation_score sc;
     if (!pred || !params_ok ||
-        validation_run(&v, model, params, &sc, pred, &err) != CRNN_OK) {
+        validation_run(&v, model, params, &sc, pred, threads ? threads : cli_num_cores(),
+                       &err) != CRNN_OK) {
         if (pred && params_ok) fprintf(stderr, "ocr-crnn eval: %s\n", err.message);
         else if (!pred || !params) fprintf(stderr, "ocr-crnn eval: out of memory\n");
         validation_free(&v);

@@ -402,7 +402,8 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
         int do_val = val.n > 0 && (st.step % o->val_every == 0 || st.step == o->steps);
         if (do_val) {
             validation_score sc;
-            s = validation_run(&val, m, NULL, &sc, NULL, err);
+            /* the replicas are idle meanwhile: their threads share the validation batches */
+            s = validation_run(&val, m, NULL, &sc, NULL, n_rep, err);
             if (s != CRNN_OK) break;
             last_val = sc.alnum;
             int improved = sc.alnum > st.best_score;

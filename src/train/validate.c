@@ -59,11 +59,12 @@ static int cmp_order(const void *a, const void *b) {
 
 crnn_status validation_run(const validation_set *v, const crnn_model *m,
                            const crnn_params *const *params, validation_score *score,
-                           char **predictions, crnn_error *err) {
+                           char **predictions, int threads, crnn_error *err) {
     double t0 = now_seconds();
     memset(score, 0, sizeof *score);
     order_item *order = malloc(sizeof(order_item) * (size_t)(v->n ? v->n : 1));
     network *net = network_new();
+    if (net) network_set_threads(net, threads);
     decode_workspace *dw = decode_workspace_new();
     crnn_params greedy = crnn_default_params();
     crnn_status s = CRNN_OK;

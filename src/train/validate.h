@@ -29,9 +29,10 @@ typedef struct {
 
 /* Recognises every image (inference mode; batch-norm running statistics if unfolded) and
    scores it. params[i] chooses image i's decoder (NULL array or entry = best path);
-   predictions[i] (malloc'ed) is filled if predictions is not NULL. */
+   predictions[i] (malloc'ed) is filled if predictions is not NULL. threads share each batch's
+   layers (network_set_threads); keep BLAS single-threaded beside them. */
 crnn_status validation_run(const validation_set *v, const crnn_model *m,
                            const crnn_params *const *params, validation_score *score,
-                           char **predictions, crnn_error *err);
+                           char **predictions, int threads, crnn_error *err);
 
 #endif
