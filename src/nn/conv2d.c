@@ -21,30 +21,28 @@ static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t i
         for (int u = u_begin; u < u_end; u++) {
             int c = u / k.kh, ki = u % k.kh;
             const float *src = inp + (size_t)c * in_ld + in_off;
-            {
-                int dy = ki - k.ph;
-                int y_lo = dy < 0 ? -dy : 0, y_hi = dy > 0 ? hout - dy : hout; /* valid rows */
-                for (int kj = 0; kj < k.kw; kj++) {
-                    float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
-                    int dx = kj - k.pw;
-                    if (y_hi <= y_lo || dx >= wout || -dx >= wout) {
-                        memset(dst, 0, sizeof(float) * plane);
-                        continue;
-                    }
-                    long shift = (long)dy * win + dx; /* output index + shift = input index */
-                    long a = (long)y_lo * wout, b = (long)y_hi * wout;
-                    if (a + shift < 0) a = -shift;
-                    if (b + shift > (long)plane) b = (long)plane - shift;
-                    memset(dst, 0, sizeof(float) * (size_t)a);
-                    memcpy(dst + a, src + a + shift, sizeof(float) * (size_t)(b - a));
-                    memset(dst + b, 0, sizeof(float) * (plane - (size_t)b));
-                    if (dx < 0)
-                        for (int y = y_lo; y < y_hi; y++)
-                            for (int x = 0; x < -dx; x++) dst[(size_t)y * wout + x] = 0;
-                    else if (dx > 0)
-                        for (int y = y_lo; y < y_hi; y++)
-                            for (int x = wout - dx; x < wout; x++) dst[(size_t)y * wout + x] = 0;
+            int dy = ki - k.ph;
+            int y_lo = dy < 0 ? -dy : 0, y_hi = dy > 0 ? hout - dy : hout; /* valid rows */
+            for (int kj = 0; kj < k.kw; kj++) {
+                float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
+                int dx = kj - k.pw;
+                if (y_hi <= y_lo || dx >= wout || -dx >= wout) {
+                    memset(dst, 0, sizeof(float) * plane);
+                    continue;
                 }
+                long shift = (long)dy * win + dx; /* output index + shift = input index */
+                long a = (long)y_lo * wout, b = (long)y_hi * wout;
+                if (a + shift < 0) a = -shift;
+                if (b + shift > (long)plane) b = (long)plane - shift;
+                memset(dst, 0, sizeof(float) * (size_t)a);
+                memcpy(dst + a, src + a + shift, sizeof(float) * (size_t)(b - a));
+                memset(dst + b, 0, sizeof(float) * (plane - (size_t)b));
+                if (dx < 0)
+                    for (int y = y_lo; y < y_hi; y++)
+                        for (int x = 0; x < -dx; x++) dst[(size_t)y * wout + x] = 0;
+                else if (dx > 0)
+                    for (int y = y_lo; y < y_hi; y++)
+                        for (int x = wout - dx; x < wout; x++) dst[(size_t)y * wout + x] = 0;
             }
         }
         return;
@@ -52,31 +50,29 @@ static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t i
     for (int u = u_begin; u < u_end; u++) {
         int c = u / k.kh, ki = u % k.kh;
         const float *src = inp + (size_t)c * in_ld + in_off;
-        {
-            for (int kj = 0; kj < k.kw; kj++) {
-                float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
-                /* The valid output x range for this kernel column: ix = ox·sw − pw + kj ∈ [0, win). */
-                int x_lo = 0, x_hi = wout; /* [x_lo, x_hi) */
-                while (x_lo < wout && x_lo * k.sw - k.pw + kj < 0) x_lo++;
-                while (x_hi > x_lo && (x_hi - 1) * k.sw - k.pw + kj >= win) x_hi--;
-                for (int oy = 0; oy < hout; oy++) {
-                    float *d = dst + (size_t)oy * wout;
-                    int iy = oy * k.sh - k.ph + ki;
-                    if (iy < 0 || iy >= hin) {
-                        memset(d, 0, sizeof(float) * (size_t)wout);
-                        continue;
-                    }
-                    const float *s = src + (size_t)iy * win;
-                    for (int ox = 0; ox < x_lo; ox++) d[ox] = 0;
-                    if (k.sw == 1) {
-                        if (x_hi > x_lo)
-                            memcpy(d + x_lo, s + x_lo - k.pw + kj,
-                                   sizeof(float) * (size_t)(x_hi - x_lo));
-                    } else {
-                        for (int ox = x_lo; ox < x_hi; ox++) d[ox] = s[ox * k.sw - k.pw + kj];
-                    }
-                    for (int ox = x_hi > x_lo ? x_hi : x_lo; ox < wout; ox++) d[ox] = 0;
+        for (int kj = 0; kj < k.kw; kj++) {
+            float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
+            /* The valid output x range for this kernel column: ix = ox·sw − pw + kj ∈ [0, win). */
+            int x_lo = 0, x_hi = wout; /* [x_lo, x_hi) */
+            while (x_lo < wout && x_lo * k.sw - k.pw + kj < 0) x_lo++;
+            while (x_hi > x_lo && (x_hi - 1) * k.sw - k.pw + kj >= win) x_hi--;
+            for (int oy = 0; oy < hout; oy++) {
+                float *d = dst + (size_t)oy * wout;
+                int iy = oy * k.sh - k.ph + ki;
+                if (iy < 0 || iy >= hin) {
+                    memset(d, 0, sizeof(float) * (size_t)wout);
+                    continue;
                 }
+                const float *s = src + (size_t)iy * win;
+                for (int ox = 0; ox < x_lo; ox++) d[ox] = 0;
+                if (k.sw == 1) {
+                    if (x_hi > x_lo)
+                        memcpy(d + x_lo, s + x_lo - k.pw + kj,
+                               sizeof(float) * (size_t)(x_hi - x_lo));
+                } else {
+                    for (int ox = x_lo; ox < x_hi; ox++) d[ox] = s[ox * k.sw - k.pw + kj];
+                }
+                for (int ox = x_hi > x_lo ? x_hi : x_lo; ox < wout; ox++) d[ox] = 0;
             }
         }
     }
@@ -125,22 +121,18 @@ void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
     size_t P = gout->total;
     int pointwise = k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
     if (threads < 1) threads = 1;
-    /* With several threads each unfolds a share of the (channel, kernel row) units, then
-       multiplies a share of the output channels: the products of one small image are too
-       small for BLAS's own threading, but two halves of it run side by side. */
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-    for (int part = 0; part < threads; part++) {
-        for (int o = cout * part / threads; o < cout * (part + 1) / threads; o++) {
-            float b = bias ? bias[o] : 0.0f;
-            float *row = out + (size_t)o * P;
-            for (size_t p = 0; p < P; p++) row[p] = b;
-        }
-    }
     if (pointwise) { /* 1×1: the input already is the column matrix */
+        for (int o = 0; o < cout; o++) {
+            float b = bias ? bias[o] : 0.0f;
+            for (size_t p = 0; p < P; p++) out[(size_t)o * P + p] = b;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)P, (int)K, 1.0f, weight,
                     (int)K, inp, (int)gin->total, 1.0f, out, (int)P);
         return;
     }
+    /* With several threads each unfolds a share of the (channel, kernel row) units, then
+       fills and multiplies a share of the output channels: the products of one small image
+       are too small for BLAS's own threading, but two halves of it run side by side. */
     const int units = cin * k.kh;
     for (int b0 = 0; b0 < gout->n;) {
         int b1 = next_group(b0, gout, K, cols_cap);
@@ -159,6 +151,11 @@ void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
                        gout->h, gout->w[b], k);
 #pragma omp barrier
             int o0 = cout * part / parts, o1 = cout * (part + 1) / parts;
+            for (int o = o0; o < o1; o++) { /* the bias, which the product adds onto */
+                float b = bias ? bias[o] : 0.0f;
+                float *row = out + (size_t)o * P + c0;
+                for (size_t p = 0; p < ncols; p++) row[p] = b;
+            }
             if (o1 > o0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)ncols,
                             (int)K, 1.0f, weight + (size_t)o0 * K, (int)K, cols, (int)ncols, 1.0f,
