@@ -5,7 +5,9 @@
 #
 # Usage: scripts/install-fonts.sh [MANIFEST]     (default MANIFEST: fonts.manifest)
 # Safe to re-run: apt-get skips what is installed, the manifest is rewritten whole.
-# Set SKIP_APT=1 to only rewrite the manifest.
+# Set SKIP_APT=1 to only rewrite the manifest. The manifest also lists the fonts under
+# fonts/google (scripts/install-google-fonts.sh) when that folder exists, and under the folders
+# in EXTRA_FONT_DIRS (space-separated).
 set -eu
 
 manifest=${1:-fonts.manifest}
@@ -44,7 +46,10 @@ fi
 # not used for words that need them. Sorted so the manifest is the same on every machine.
 mkdir -p "$(dirname "$manifest")"
 tmp="$manifest.tmp.$$"
-find /usr/share/fonts/truetype /usr/share/fonts/opentype -type f \
-     \( -iname '*.ttf' -o -iname '*.otf' \) 2>/dev/null | LC_ALL=C sort > "$tmp"
+google="$(cd "$(dirname "$0")/.." && pwd)/fonts/google"
+[ -d "$google" ] || google=
+# shellcheck disable=SC2086  # EXTRA_FONT_DIRS is a list
+find /usr/share/fonts/truetype /usr/share/fonts/opentype $google ${EXTRA_FONT_DIRS:-} -type f \
+     \( -iname '*.ttf' -o -iname '*.otf' \) 2>/dev/null | LC_ALL=C sort -u > "$tmp"
 mv "$tmp" "$manifest"
 echo "install-fonts: $(wc -l < "$manifest") font files listed in $manifest"
