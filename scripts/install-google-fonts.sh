@@ -60,7 +60,7 @@ touch "$dir/skipped.txt"
 todo=$(while read -r fam alts; do
     [ -e "$dir/$fam/.done" ] && continue
     grep -q "^$fam	" "$dir/skipped.txt" && continue
-    echo "$fam $alts"
+    echo "$fam${alts:+ $alts}"
 done < "$work/families.txt")
 echo "install-google-fonts: $(wc -l < "$work/families.txt") families listed, $(printf '%s' "$todo" | grep -c . || true) to fetch" >&2
 
