@@ -2,8 +2,8 @@
    instance, one thread), median of several timed runs after a warm-up that fills the glyph
    cache as a long training run would.
 
-   usage: bench_synth [--height H] [--count N] [--runs R] [--warmup N] [--backgrounds DIR]
-                      [--no-backgrounds] [--seed S] */
+   usage: bench_synth [--height H] [--count N] [--runs R] [--warmup N] [--backgrounds DIR]...
+                      [--no-backgrounds] [--fonts MANIFEST] [--colour] [--seed S] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,8 @@ int main(int argc, char **argv) {
     synth_config cfg = synth_default_config();
     int count = 5000, runs = 5, warmup = 3000;
     static const char *const none[] = {NULL};
-    const char *bg[2] = {NULL, NULL};
+    const char *bg[17] = {NULL};
+    int nbg = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--height") && v) cfg.height = atoi(v), i++;
@@ -28,11 +29,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--runs") && v) runs = atoi(v), i++;
         else if (!strcmp(a, "--warmup") && v) warmup = atoi(v), i++;
         else if (!strcmp(a, "--seed") && v) cfg.seed = strtoull(v, NULL, 10), i++;
-        else if (!strcmp(a, "--backgrounds") && v) bg[0] = v, cfg.background_dirs = bg, i++;
+        else if (!strcmp(a, "--backgrounds") && v && nbg < 16) bg[nbg++] = v, cfg.background_dirs = bg, i++;
+        else if (!strcmp(a, "--fonts") && v) cfg.font_manifest = v, i++;
+        else if (!strcmp(a, "--colour")) cfg.channels = 3;
         else if (!strcmp(a, "--no-backgrounds")) cfg.background_dirs = none;
         else {
             fprintf(stderr, "usage: %s [--height H] [--count N] [--runs R] [--warmup N] "
-                            "[--backgrounds DIR | --no-backgrounds] [--seed S]\n", argv[0]);
+                            "[--backgrounds DIR]... [--no-backgrounds] [--fonts MANIFEST] "
+                            "[--colour] [--seed S]\n", argv[0]);
             return 2;
         }
     }
@@ -65,7 +69,8 @@ int main(int argc, char **argv) {
         printf("run %d: %.0f samples/s\n", r + 1, rates[r]);
     }
     qsort(rates, (size_t)runs, sizeof *rates, cmp_double);
-    printf("median: %.0f samples/s at height %d (mean width %.0f px)\n", rates[runs / 2], cfg.height,
+    printf("median: %.0f samples/s at height %d, %s (mean width %.0f px)\n", rates[runs / 2],
+           cfg.height, cfg.channels == 3 ? "colour" : "grey",
            pixels / ((double)runs * count) / cfg.height);
     synth_free(s);
     return 0;

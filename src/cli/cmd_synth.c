@@ -26,6 +26,7 @@ static void usage(FILE *f) {
             "  --lmdb             write DIR as LMDB: num-samples, image-%%09d (PNG), label-%%09d\n"
             "  --seed S           random seed (default 1); the same seed gives the same bytes\n"
             "  --height H         output height in px (default 32)\n"
+            "  --colour           write RGB crops (default grey: the luminance of the same crops)\n"
             "  --fonts FILE       font manifest, one path a line (default: scan /usr/share/fonts)\n"
             "  --backgrounds DIR  folder of natural images for textures (repeatable; default\n"
             "                     ../shared/data/backgrounds/svt-train-scenes if present)\n"
@@ -72,13 +73,13 @@ static int real_sheet(const synth *s, const char *dir, const char *out, int rows
         label[strcspn(label, "\r\n")] = 0;
         if (snprintf(path, sizeof path, "%s/%.2000s", dir, line) >= (int)sizeof path) continue;
         int w, h, c;
-        uint8_t *px = stbi_load(path, &w, &h, &c, 1);
+        uint8_t *px = stbi_load(path, &w, &h, &c, 3);
         if (!px) {
             fprintf(stderr, "ocr-crnn synth: skipping %s: %s\n", path, stbi_failure_reason());
             continue;
         }
         labels[k] = strdup(label);
-        items[k] = (synth_sample){px, w, h, w, labels[k]};
+        items[k] = (synth_sample){px, w, h, 3 * w, labels[k], 3};
         k++;
     }
     fclose(f);
@@ -108,6 +109,7 @@ int cmd_synth(int argc, char **argv) {
         {"rows", required_argument, NULL, 'r'},    {"cols", required_argument, NULL, 'c'},
         {"cell-height", required_argument, NULL, 'C'}, {"real", required_argument, NULL, 'R'},
         {"list-fonts", no_argument, NULL, 'F'},    {"help", no_argument, NULL, 'h'},
+        {"colour", no_argument, NULL, 'K'},        {"color", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     synth_config cfg = synth_default_config();
     const char *out = NULL, *sheet = NULL, *real = NULL;
@@ -150,6 +152,7 @@ int cmd_synth(int argc, char **argv) {
         case 'C': if (!parse_long(optarg, 8, 512, &cell_h)) goto bad; break;
         case 'R': real = optarg; break;
         case 'F': list_fonts = 1; break;
+        case 'K': cfg.channels = 3; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -42,8 +42,10 @@ void fx_gaussian_blur(fimg *img, float sigma, fimg *tmp) {
         sum += i ? 2 * k[i] : k[i];
     }
     for (int i = 0; i <= rad; i++) k[i] /= sum;
-    convolve(img->p, tmp->p, img->w, img->h, k, rad, 1);
-    convolve(tmp->p, img->p, img->w, img->h, k, rad, 0);
+    for (int p = 0; p < img->c; p++) {
+        convolve(fimg_plane(img, p), tmp->p, img->w, img->h, k, rad, 1);
+        convolve(tmp->p, fimg_plane(img, p), img->w, img->h, k, rad, 0);
+    }
 }
 
 void fx_motion_blur(fimg *img, float length, float angle, fimg *tmp) {
@@ -52,30 +54,47 @@ void fx_motion_blur(fimg *img, float length, float angle, fimg *tmp) {
     int taps = (int)ceilf(length) + 1;
     if (taps > 12) taps = 12;
     float dx = cosf(angle) * length / (float)(taps - 1), dy = sinf(angle) * length / (float)(taps - 1);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            float s = 0;
-            for (int t = 0; t < taps; t++) {
-                float o = (float)t - 0.5f * (float)(taps - 1);
-                int sx = (int)lroundf((float)x + o * dx), sy = (int)lroundf((float)y + o * dy);
-                sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
-                sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
-                s += img->p[(size_t)sy * (size_t)w + (size_t)sx];
+    for (int p = 0; p < img->c; p++) {
+        float *src = fimg_plane(img, p);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float s = 0;
+                for (int t = 0; t < taps; t++) {
+                    float o = (float)t - 0.5f * (float)(taps - 1);
+                    int sx = (int)lroundf((float)x + o * dx), sy = (int)lroundf((float)y + o * dy);
+                    sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
+                    sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
+                    s += src[(size_t)sy * (size_t)w + (size_t)sx];
+                }
+                tmp->p[(size_t)y * (size_t)w + (size_t)x] = s / (float)taps;
             }
-            tmp->p[(size_t)y * (size_t)w + (size_t)x] = s / (float)taps;
-        }
-    memcpy(img->p, tmp->p, (size_t)w * (size_t)h * sizeof *img->p);
+        memcpy(src, tmp->p, (size_t)w * (size_t)h * sizeof *src);
+    }
+}
+
+/* Sum of four uniform bytes: close enough to Gaussian for sensor noise and far cheaper than
+   Box–Muller per pixel. Variance of one byte is (256²−1)/12, so four ≈ 21845 (sd 147.8). */
+static inline float grain(rng_t *r) {
+    uint32_t v = rng_u32(r);
+    return (float)((int)(v & 255) + (int)((v >> 8) & 255) + (int)((v >> 16) & 255) + (int)(v >> 24) - 510);
 }
 
 void fx_noise(fimg *img, rng_t *r, float sigma) {
-    /* Sum of four uniform bytes: close enough to Gaussian for sensor noise and far cheaper
-       than Box–Muller per pixel. Variance of one byte is (256²−1)/12, so four ≈ 21845. */
-    const float k = sigma / 147.8f;
-    size_t n = (size_t)img->w * (size_t)img->h;
+    const size_t n = (size_t)img->w * (size_t)img->h;
+    if (img->c == 1) {
+        const float k = sigma / 147.8f;
+        for (size_t i = 0; i < n; i++) img->p[i] += k * grain(r);
+        return;
+    }
+    /* Colour sensors: mostly brightness grain, and a little uniform noise per channel. */
+    const float k = sigma / 147.8f, kc = 0.35f * sigma / 512.0f;
+    float *p0 = fimg_plane(img, 0), *p1 = fimg_plane(img, 1), *p2 = fimg_plane(img, 2);
     for (size_t i = 0; i < n; i++) {
+        float g = k * grain(r);
         uint32_t v = rng_u32(r);
-        int s = (int)(v & 255) + (int)((v >> 8) & 255) + (int)((v >> 16) & 255) + (int)(v >> 24) - 510;
-        img->p[i] += k * (float)s;
+        p0[i] += g + kc * (float)((int)(v & 1023) - 512);
+        p1[i] += g + kc * (float)((int)((v >> 10) & 1023) - 512);
+        p2[i] += g + kc * (float)((int)((v >> 20) & 1023) - 512);
     }
 }
 
@@ -108,8 +127,10 @@ void fx_down_up(fimg *img, float factor, fimg *tmp) {
     int sw = (int)lroundf((float)w * factor), sh = (int)lroundf((float)h * factor);
     if (sw < 2 || sh < 2 || (sw == w && sh == h) || !fimg_resize(tmp, sw, sh)) return;
     /* Shrinking by plain bilinear aliases like a cheap camera does; that is the point. */
-    resample(img->p, w, h, tmp->p, sw, sh);
-    resample(tmp->p, sw, sh, img->p, w, h);
+    for (int p = 0; p < img->c; p++) {
+        resample(fimg_plane(img, p), w, h, tmp->p, sw, sh);
+        resample(tmp->p, sw, sh, fimg_plane(img, p), w, h);
+    }
 }
 
 void fx_illumination(fimg *img, rng_t *r, float strength) {
@@ -126,7 +147,8 @@ void fx_illumination(fimg *img, rng_t *r, float strength) {
             float nx = (float)x / (float)w - 0.5f, dx = (float)x - cx;
             float d2 = (dx * dx + dy * dy) * inv_r2;
             float gain = 1.0f + gx * nx + gy * ny + spot / (1.0f + 3.0f * d2);
-            img->p[(size_t)y * (size_t)w + (size_t)x] *= gain < 0.1f ? 0.1f : gain;
+            if (gain < 0.1f) gain = 0.1f;
+            for (int p = 0; p < img->c; p++) fimg_plane(img, p)[(size_t)y * (size_t)w + (size_t)x] *= gain;
         }
     }
 }
@@ -145,17 +167,17 @@ void synth_mem_write(void *ctx, void *data, int size) {
     m->n += (size_t)size;
 }
 
-int fx_jpeg(uint8_t *px, int w, int h, int q) {
+int fx_jpeg(uint8_t *px, int w, int h, int channels, int q) {
     synth_membuf m = {0};
-    if (!stbi_write_jpg_to_func(synth_mem_write, &m, w, h, 1, px, q) || m.failed) {
+    if (!stbi_write_jpg_to_func(synth_mem_write, &m, w, h, channels, px, q) || m.failed) {
         free(m.p);
         return 0;
     }
     int dw, dh, dc;
-    uint8_t *dec = stbi_load_from_memory(m.p, (int)m.n, &dw, &dh, &dc, 1);
+    uint8_t *dec = stbi_load_from_memory(m.p, (int)m.n, &dw, &dh, &dc, channels);
     free(m.p);
     if (!dec) return 0;
-    if (dw == w && dh == h) memcpy(px, dec, (size_t)w * (size_t)h);
+    if (dw == w && dh == h) memcpy(px, dec, (size_t)w * (size_t)h * (size_t)channels);
     stbi_image_free(dec);
     return dw == w && dh == h;
 }

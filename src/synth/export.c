@@ -13,7 +13,8 @@
 static int encode_png(const synth_sample *smp, synth_membuf *m) {
     m->n = 0;
     m->failed = 0;
-    return stbi_write_png_to_func(synth_mem_write, m, smp->width, smp->height, 1, smp->pixels, smp->stride) && !m->failed;
+    int c = smp->channels == 3 ? 3 : 1;
+    return stbi_write_png_to_func(synth_mem_write, m, smp->width, smp->height, c, smp->pixels, smp->stride) && !m->failed;
 }
 
 static crnn_status make_dir(const char *dir, crnn_error *err) {

@@ -84,55 +84,107 @@ int text_sample(const synth_text *t, rng_t *r, uint32_t *cps);
 
 /* ---- float images ------------------------------------------------------------------------- */
 
+/* c planes of w × h floats, one after the other (plane k at p + k·w·h). Colour images are
+   planar R, G, B, 0..255; the text layer's coverage and alpha are single planes. */
 typedef struct {
     float *p;
-    int w, h;
+    int w, h, c;
     size_t cap;
 } fimg;
 
-/* Makes img w × h, growing its buffer if needed; contents undefined. 0 on allocation failure. */
+/* Makes img w × h with one plane (or c planes), growing its buffer if needed; contents
+   undefined. 0 on allocation failure. */
 int fimg_resize(fimg *img, int w, int h);
+int fimg_resize_planes(fimg *img, int w, int h, int c);
+static inline float *fimg_plane(const fimg *img, int k) {
+    return img->p + (size_t)k * (size_t)img->w * (size_t)img->h;
+}
+
+/* ---- colours (colour.c, palette.c) ---------------------------------------------------------- */
+
+typedef struct {
+    float v[3]; /* R, G, B, 0..255 */
+} rgb;
+
+/* A text/background colour pair of real scene text (scripts/learn-colours.py). */
+typedef struct {
+    uint8_t text[3], bg[3];
+    int count;    /* crops it stands for: its weight */
+    float spread; /* RMS deviation of its members, RGB levels */
+} synth_colour_pair;
+
+extern const synth_colour_pair synth_palette[];
+extern const int synth_palette_size;
+
+/* Luminance as stb_image computes it when it turns colour into grey: the model's grey input
+   and the generator's grey output must agree. */
+static inline float rgb_luma(rgb c) { return (77.0f * c.v[0] + 150.0f * c.v[1] + 29.0f * c.v[2]) / 256.0f; }
+/* A palette pair drawn by weight, its colours jittered by the pair's spread. */
+int palette_draw(rng_t *r, rgb *text, rgb *bg);
+/* The text colour of a pair whose background is near bg: the nearest of a few pairs drawn by
+   weight, jittered; for backgrounds whose colour is given (a photo patch). */
+rgb palette_text_for(rng_t *r, rgb bg);
+rgb rgb_grey(float v);
+rgb rgb_mix(rgb a, rgb b, float t); /* a + t (b − a) */
+rgb rgb_clamp(rgb c);
+/* A random hue and saturation at luminance y (for colours not taken from the palette). */
+rgb rgb_random_at_luma(rng_t *r, float y);
+/* Moves c away from bg along the luminance axis until their luminances differ by at least
+   min_dy (darker or lighter, whichever side has room); hue is kept. */
+rgb rgb_push_luma(rgb c, rgb bg, float min_dy);
 
 /* ---- backgrounds (background.c) ----------------------------------------------------------- */
 
 typedef struct {
-    uint8_t *px;
+    uint8_t *px; /* RGB, interleaved */
     int w, h;
-} gray_img;
+} rgb_img;
 
 typedef struct {
-    gray_img *imgs;
+    rgb_img *imgs;
     int n;
+    /* Images of folder d are imgs[dir_off[d] .. dir_off[d + 1]): a folder is drawn first, so
+       700 game textures do not crowd out 100 street scenes. */
+    int *dir_off;
+    int ndirs;
 } synth_backgrounds;
 
 crnn_status backgrounds_load(synth_backgrounds *b, const char *const *dirs, crnn_error *err);
 void backgrounds_free(synth_backgrounds *b);
-/* Samples a w × h patch of a random background image (random scale and position), values
-   0..255, into out. Returns 0 when there are no images. */
+/* Samples a w × h patch of a random background image (random scale and position), three
+   planes 0..255, into out (resized). Returns 0 when there are no images. */
 int backgrounds_patch(const synth_backgrounds *b, rng_t *r, fimg *out, int w, int h,
                       float min_scale, float max_scale);
-/* Fills out (w × h) with a background: plain, gradient, procedural or natural texture. */
-void background_make(const synth_backgrounds *b, rng_t *r, fimg *out, int w, int h,
-                     fimg *scratch);
+/* What background_make drew: plain paint (maybe with procedural texture), or a photo patch
+   faint over paint, or the photo itself whose colours the text must then suit. */
+typedef enum { BG_PAINT = 0, BG_TEXTURED = 1, BG_PHOTO = 2 } background_kind;
+/* Fills out (w × h, three planes) with a background around the paint colour: plain,
+   gradient, procedural or natural texture. */
+background_kind background_make(const synth_backgrounds *b, rng_t *r, fimg *out, int w, int h,
+                                rgb paint, fimg *scratch);
 
 /* ---- text layer (render.c) ---------------------------------------------------------------- */
 
-/* How the letters are painted; grey values 0..255, lengths in layer pixels. */
+/* How the letters are painted; colours 0..255, lengths in layer pixels. */
 typedef struct {
     float spacing;        /* extra advance per letter, px */
     float space_scale;    /* width of a space relative to the font's */
     int kerning;
+    int vertical;         /* letters stacked top to bottom, each upright */
     int bold;             /* faux bold: 1 = widen strokes sideways, 2 = all round */
-    float fill_val, fill_alpha; /* fill_alpha 0 with an outline: hollow letters */
+    rgb fill;
+    float fill_alpha;     /* 0 with an outline: hollow letters */
     float fill_tex;       /* strength of a natural texture inside the letters, 0 = flat */
     float emboss;         /* bevel shading strength, 0 = flat */
     int outline_r;        /* 0 = none */
-    float outline_val;
+    rgb outline;
     int shadow;           /* drop shadow */
     int shadow_dx, shadow_dy, shadow_blur;
-    float shadow_val, shadow_alpha;
+    rgb shadow_col;
+    float shadow_alpha;
     int extrude_len;      /* 3-D extrusion depth in px, 0 = none */
-    float extrude_dx, extrude_dy, extrude_val;
+    float extrude_dx, extrude_dy;
+    rgb extrude;
     int underline;
     int left_chars, right_chars; /* neighbouring text cut by the crop, letters each side */
     float left_gap, right_gap;   /* in cap heights */
@@ -159,18 +211,21 @@ typedef struct {
    points in drawn. Returns 0 if the font lacks a glyph or memory ran out. */
 int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *cps, int n,
                   const synth_style *st, rng_t *r, uint32_t *drawn, int *ndrawn);
-/* Paints the layer: premultiplied grey val and coverage alpha (each L->w × L->h). tex, if
-   not NULL, is a texture of the same size for the fill. */
+/* Paints the layer: premultiplied colour val (three planes) and coverage alpha (one), each
+   L->w × L->h. tex, if not NULL, is a colour texture of the same size for the fill. */
 int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, fimg *cov,
                  fimg *val, fimg *alpha, fimg *tmp, fimg *tmp2);
 void layout_free(synth_layout *L);
 
 /* ---- geometry (warp.c) -------------------------------------------------------------------- */
 
-/* Layer (u, v) → output: bend, centre, stretch + shear + rotation, perspective, scale + shift. */
+/* Layer (u, v) → output: bend (or arc), centre, stretch + shear + rotation, perspective,
+   scale + shift. */
 typedef struct {
     float uc, vc;        /* centre of the text in the layer */
     float bend, half_w;  /* v += bend * ((u - uc) / half_w)^2 */
+    float arc_r;         /* ≠ 0: the baseline follows a circle of this radius (< 0 bends
+                            down, a frown), letters turned along it; bend is then 0 */
     float a[4], ai[4];   /* 2×2 affine and its inverse */
     float px, py;        /* perspective: p = q / (1 + px qx + py qy) */
     float s, tx, ty;     /* out = s * p + t */
@@ -179,20 +234,23 @@ typedef struct {
 void warp_forward(const synth_warp *w, float u, float v, float *x, float *y);
 /* Inverse map; 0 if (x, y) has no preimage (behind the perspective horizon). */
 int warp_inverse(const synth_warp *w, float x, float y, float *u, float *v);
-/* Renders the premultiplied layer (val, alpha) through the warp into out_val / out_alpha
-   (w × h each), averaging ss × ss sub-samples per pixel. */
+/* Renders the premultiplied layer (val: its planes, alpha: one) through the warp into
+   out_val (as many planes) / out_alpha (w × h each), averaging ss × ss sub-samples per pixel. */
 void warp_layer(const synth_warp *wp, const fimg *val, const fimg *alpha, fimg *out_val,
                 fimg *out_alpha, int w, int h, int ss);
 
 /* ---- photo effects (effects.c) ------------------------------------------------------------ */
 
+/* Each works on every plane of img. */
 void fx_gaussian_blur(fimg *img, float sigma, fimg *tmp);
 void fx_motion_blur(fimg *img, float length, float angle, fimg *tmp);
+/* Sensor noise: a grain common to all planes plus a little colour noise. */
 void fx_noise(fimg *img, rng_t *r, float sigma);
 void fx_down_up(fimg *img, float factor, fimg *tmp);
 void fx_illumination(fimg *img, rng_t *r, float strength);
-/* Round trip of an 8-bit image through a JPEG encoder at quality q (in place). */
-int fx_jpeg(uint8_t *px, int w, int h, int q);
+/* Round trip of an 8-bit image (1 or 3 interleaved channels) through a JPEG encoder at
+   quality q (in place). */
+int fx_jpeg(uint8_t *px, int w, int h, int channels, int q);
 
 /* ---- contact sheets (sheet.c) ------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /* render.c — lays out the label's glyphs (cached bitmaps, kerning, letter spacing, and bits of
-   neighbouring words and lines that real detector boxes cut into), then paints the flat text
-   layer: drop shadow, 3-D extrusion, outline, fill with optional texture and bevel, underline.
-   The layer is premultiplied grey + alpha so that one warp moves all of it at once. */
+   neighbouring words and lines that real detector boxes cut into; or letters stacked one
+   under the other, as vertical signs have them), then paints the flat text layer: drop
+   shadow, 3-D extrusion, outline, fill with optional texture and bevel, underline. The layer
+   is premultiplied colour + alpha so that one warp moves all of it at once. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,27 @@ static void random_run(rng_t *r, const synth_font *f, int upper, uint32_t *out, 
     }
 }
 
+/* Letters one under the other, each centred on one vertical axis; a space leaves a gap. */
+static int place_stacked(synth_layout *L, synth_fontset *fs, int font, const uint32_t *cps, int n,
+                         const synth_style *st, float *box) {
+    const float step = fs->cap_px * (1.2f + st->spacing / fs->cap_px);
+    float baseline = 0;
+    for (int i = 0; i < n; i++) {
+        const synth_glyph *g = fontset_glyph(fs, font, cps[i]);
+        if (!g) return 0;
+        if (cps[i] != ' ' && g->w && g->h) {
+            int x = -(g->w / 2), y = (int)lroundf(baseline) + g->yoff;
+            if (!push(L, g, x, y)) return 0;
+            box[0] = fminf(box[0], (float)x);
+            box[1] = fminf(box[1], (float)y);
+            box[2] = fmaxf(box[2], (float)(x + g->w));
+            box[3] = fmaxf(box[3], (float)(y + g->h));
+        }
+        baseline += cps[i] == ' ' ? 0.6f * step : step;
+    }
+    return 1;
+}
+
 int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *cps, int n,
                   const synth_style *st, rng_t *r, uint32_t *drawn, int *ndrawn) {
     const synth_font *f = &fs->fonts[font];
@@ -75,7 +97,9 @@ int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *
     L->n = 0;
     float box[4] = {1e9f, 1e9f, -1e9f, -1e9f};
     float pen = 0, baseline = 0;
-    if (!place_run(L, fs, font, cps, n, st, &pen, baseline, 0, box)) return 0;
+    if (st->vertical ? !place_stacked(L, fs, font, cps, n, st, box)
+                     : !place_run(L, fs, font, cps, n, st, &pen, baseline, 0, box))
+        return 0;
     if (box[2] <= box[0]) return 0; /* nothing visible: only spaces */
     *ndrawn = n;
     memcpy(drawn, cps, (size_t)n * sizeof *cps);
@@ -83,7 +107,7 @@ int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *
     float end = pen;
 
     uint32_t nb[64];
-    if (st->left_chars > 0) {
+    if (st->left_chars > 0 && !st->vertical) {
         int k = st->left_chars < 64 ? st->left_chars : 64;
         random_run(r, f, st->neighbour_upper, nb, k);
         /* Measure first, then place so that the run ends a gap before the label. */
@@ -94,14 +118,14 @@ int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *
         float start = box[0] - st->left_gap * cap - p;
         if (!place_run(L, fs, font, nb, k, st, &start, baseline, 1, NULL)) return 0;
     }
-    if (st->right_chars > 0) {
+    if (st->right_chars > 0 && !st->vertical) {
         int k = st->right_chars < 64 ? st->right_chars : 64;
         random_run(r, f, st->neighbour_upper, nb, k);
         float start = fmaxf(end, box[2]) + st->right_gap * cap;
         if (!place_run(L, fs, font, nb, k, st, &start, baseline, 1, NULL)) return 0;
     }
     float line_h = (f->ascent - f->descent) * st->line_gap;
-    for (int side = 0; side < 2; side++) {
+    for (int side = 0; side < 2 && !st->vertical; side++) {
         if (!(side ? st->line_below : st->line_above)) continue;
         float width = box[2] - box[0];
         int k = (int)(width / (0.6f * cap)) + 2;
@@ -127,7 +151,7 @@ int render_layout(synth_layout *L, synth_fontset *fs, int font, const uint32_t *
         x1 = p->x + p->g->w > x1 ? p->x + p->g->w : x1;
         y1 = p->y + p->g->h > y1 ? p->y + p->g->h : y1;
     }
-    if (st->underline) y1 = (int)fmaxf((float)y1, baseline + 0.45f * cap);
+    if (st->underline && !st->vertical) y1 = (int)fmaxf((float)y1, baseline + 0.45f * cap);
     int dx = pad - x0, dy = pad - y0;
     for (int i = 0; i < L->n; i++) {
         L->gl[i].x += dx;
@@ -187,24 +211,24 @@ static void shift_blur(const float *src, float *dst, float *tmp, int w, int h, i
         }
 }
 
-/* Paints colour c with coverage a (per pixel) over (val, alpha). */
-static void over(float *val, float *alpha, const float *a, float c, float k, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float t = a[i] * k;
-        val[i] = c * t + val[i] * (1 - t);
-        alpha[i] = t + alpha[i] * (1 - t);
+/* Paints colour c with coverage a·k (per pixel) over the premultiplied (val planes, alpha). */
+static void over(fimg *val, float *alpha, const float *a, rgb c, float k, size_t n) {
+    for (int p = 0; p < 3; p++) {
+        float *v = fimg_plane(val, p), cp = c.v[p];
+        for (size_t i = 0; i < n; i++) v[i] = cp * a[i] * k + v[i] * (1 - a[i] * k);
     }
+    for (size_t i = 0; i < n; i++) alpha[i] = a[i] * k + alpha[i] * (1 - a[i] * k);
 }
 
 int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, fimg *cov,
                  fimg *val, fimg *alpha, fimg *tmp, fimg *tmp2) {
     const int w = L->w, h = L->h;
     const size_t n = (size_t)w * (size_t)h;
-    if (!fimg_resize(cov, w, h) || !fimg_resize(val, w, h) || !fimg_resize(alpha, w, h) ||
+    if (!fimg_resize(cov, w, h) || !fimg_resize_planes(val, w, h, 3) || !fimg_resize(alpha, w, h) ||
         !fimg_resize(tmp, w, h) || !fimg_resize(tmp2, w, h))
         return 0;
     memset(cov->p, 0, n * sizeof *cov->p);
-    memset(val->p, 0, n * sizeof *val->p);
+    memset(val->p, 0, 3 * n * sizeof *val->p);
     memset(alpha->p, 0, n * sizeof *alpha->p);
     for (int i = 0; i < L->n; i++) {
         const synth_placed *p = &L->gl[i];
@@ -225,7 +249,7 @@ int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, 
         /* Half a pixel all round: a full one clogs the counters of small letters. */
         for (size_t i = 0; i < n; i++) cov->p[i] = 0.5f * (cov->p[i] + tmp2->p[i]);
     }
-    if (st->underline) {
+    if (st->underline && !st->vertical) {
         float cap_h = L->baseline - L->box[1];
         int y0 = (int)(L->baseline + 0.12f * cap_h), th = (int)fmaxf(1.0f, 0.08f * cap_h);
         for (int y = y0; y < y0 + th && y < h; y++)
@@ -233,7 +257,7 @@ int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, 
     }
     if (st->shadow) {
         shift_blur(cov->p, tmp2->p, tmp->p, w, h, st->shadow_dx, st->shadow_dy, st->shadow_blur);
-        over(val->p, alpha->p, tmp2->p, st->shadow_val, st->shadow_alpha, n);
+        over(val, alpha->p, tmp2->p, st->shadow_col, st->shadow_alpha, n);
     }
     if (st->extrude_len > 0) {
         /* Union of the letters pushed back step by step: the sides of 3-D block letters. */
@@ -251,29 +275,33 @@ int render_layer(const synth_layout *L, const synth_style *st, const fimg *tex, 
                 }
             }
         }
-        over(val->p, alpha->p, tmp2->p, st->extrude_val, 1, n);
+        over(val, alpha->p, tmp2->p, st->extrude, 1, n);
     }
     if (st->outline_r > 0) {
         dilate(cov->p, tmp2->p, tmp->p, w, h, st->outline_r);
         if (st->fill_alpha <= 0) /* hollow letters: only the ring around each stroke */
             for (size_t i = 0; i < n; i++) tmp2->p[i] = fmaxf(0.0f, tmp2->p[i] - cov->p[i]);
-        over(val->p, alpha->p, tmp2->p, st->outline_val, 1, n);
+        over(val, alpha->p, tmp2->p, st->outline, 1, n);
     }
     if (st->fill_alpha > 0) {
         if (st->emboss == 0 && (!tex || st->fill_tex == 0)) {
-            over(val->p, alpha->p, cov->p, st->fill_val, st->fill_alpha, n);
+            over(val, alpha->p, cov->p, st->fill, st->fill_alpha, n);
         } else {
             /* Per-pixel fill: a bevel lit from the top left (difference of the coverage
                along the diagonal) and/or a texture running through the letters. */
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++) {
                     size_t o = (size_t)y * (size_t)w + (size_t)x;
-                    float c = st->fill_val;
-                    if (tex && st->fill_tex != 0) c += st->fill_tex * (tex->p[o] - 128.0f);
+                    float light = 0;
                     if (st->emboss != 0 && x > 0 && y > 0 && x < w - 1 && y < h - 1)
-                        c += st->emboss * (cov->p[o - (size_t)w - 1] - cov->p[o + (size_t)w + 1]);
+                        light = st->emboss * (cov->p[o - (size_t)w - 1] - cov->p[o + (size_t)w + 1]);
                     float t = cov->p[o] * st->fill_alpha;
-                    val->p[o] = c * t + val->p[o] * (1 - t);
+                    for (int p = 0; p < 3; p++) {
+                        float c = st->fill.v[p] + light;
+                        if (tex && st->fill_tex != 0) c += st->fill_tex * (fimg_plane(tex, p)[o] - 128.0f);
+                        float *v = fimg_plane(val, p) + o;
+                        *v = c * t + *v * (1 - t);
+                    }
                     alpha->p[o] = t + alpha->p[o] * (1 - t);
                 }
         }

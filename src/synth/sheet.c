@@ -1,5 +1,6 @@
 /* sheet.c — contact sheets: a grid of crops with their labels printed underneath, so that a
-   person can judge the generator's look at a glance (and set it beside real crops). */
+   person can judge the generator's look at a glance (and set it beside real crops). The sheet
+   is RGB; grey crops are drawn grey. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +42,9 @@ static void draw_text(uint8_t *img, int iw, int ih, int x, int y, int px_h, cons
                 for (int xx = 0; xx < gw; xx++) {
                     int X = (int)pen + x0 + xx, Y = base + y0 + yy;
                     if (X < 0 || Y < 0 || X >= iw || Y >= ih) continue;
-                    uint8_t *p = img + (size_t)Y * (size_t)iw + (size_t)X;
+                    uint8_t *p = img + ((size_t)Y * (size_t)iw + (size_t)X) * 3;
                     int a = buf[yy * gw + xx];
-                    *p = (uint8_t)((*p * (255 - a)) / 255); /* black ink on white */
+                    for (int c = 0; c < 3; c++) p[c] = (uint8_t)((p[c] * (255 - a)) / 255); /* black ink on white */
                 }
         }
         pen += (float)adv * scale;
@@ -57,9 +58,9 @@ crnn_status synth_draw_sheet(const synth_fontset *fs, const char *path, const sy
     const int cell_w = 5 * cell_h, cap_h = cell_h / 2 > 12 ? cell_h / 2 : 12, pad = 6;
     int rows = (n + cols - 1) / cols;
     int W = cols * (cell_w + pad) + pad, H = rows * (cell_h + cap_h + pad) + pad;
-    uint8_t *img = malloc((size_t)W * (size_t)H);
+    uint8_t *img = malloc((size_t)W * (size_t)H * 3);
     if (!img) return set_error(err, CRNN_ERR_NOMEM, "synth: out of memory for a %dx%d sheet", W, H);
-    memset(img, 255, (size_t)W * (size_t)H);
+    memset(img, 255, (size_t)W * (size_t)H * 3);
     const synth_font *cf = caption_font(fs);
     for (int i = 0; i < n; i++) {
         const synth_sample *it = &items[i];
@@ -73,11 +74,14 @@ crnn_status synth_draw_sheet(const synth_fontset *fs, const char *path, const sy
                 int sx = (int)(((float)x + 0.5f) / sc), sy = (int)(((float)y + 0.5f) / sc);
                 if (sx >= it->width) sx = it->width - 1;
                 if (sy >= it->height) sy = it->height - 1;
-                img[(size_t)(cy + y) * (size_t)W + (size_t)(cx + x)] = it->pixels[(size_t)sy * (size_t)it->stride + (size_t)sx];
+                int ch = it->channels == 3 ? 3 : 1;
+                const uint8_t *src = it->pixels + (size_t)sy * (size_t)it->stride + (size_t)sx * (size_t)ch;
+                uint8_t *dst = img + ((size_t)(cy + y) * (size_t)W + (size_t)(cx + x)) * 3;
+                for (int c = 0; c < 3; c++) dst[c] = src[ch == 3 ? c : 0];
             }
         draw_text(img, W, H, cx, cy + cell_h + 1, cap_h - 2, it->label ? it->label : "", cf, cell_w);
     }
-    int ok = stbi_write_png(path, W, H, 1, img, W);
+    int ok = stbi_write_png(path, W, H, 3, img, W * 3);
     free(img);
     return ok ? CRNN_OK : set_error(err, CRNN_ERR_IO, "synth: cannot write %s", path);
 }

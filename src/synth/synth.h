@@ -1,6 +1,7 @@
 /* synth.h — synthetic scene-text generator: renders random English words, numbers and codes
-   in random fonts onto natural-image backgrounds, with the distortions of real photos
-   (outlines, shadows, perspective, curves, blur, noise, JPEG), as 8-bit grey crops.
+   in random fonts and real-sign colours onto natural-image backgrounds, with the distortions
+   of real photos (outlines, shadows, rotation, perspective, arcs, stacked vertical letters,
+   occlusion, defocus and motion blur, tiny text, noise, JPEG), as 8-bit grey or RGB crops.
 
        synth_config cfg = synth_default_config();
        cfg.seed = 42;
@@ -41,6 +42,9 @@ typedef struct {
     /* Fields below may be left 0 for their defaults. */
     float min_margin;                   /* the labelled text lies inside the crop by at least
                                            this fraction of its height on every side */
+    int channels;                       /* 1 (grey, the default; 0 means 1) or 3 (RGB). Samples
+                                           are drawn in colour either way; grey is their
+                                           luminance as stb_image computes it */
 } synth_config;
 
 synth_config synth_default_config(void);
@@ -49,9 +53,10 @@ synth_config synth_default_config(void);
 synth *synth_new(const synth_config *cfg, crnn_error *err);
 
 typedef struct {
-    const uint8_t *pixels;
+    const uint8_t *pixels; /* rows of width × channels bytes (RGB interleaved), stride apart */
     int width, height, stride;
     const char *label; /* UTF-8 */
+    int channels;      /* 1 or 3; 0 is read as 1 */
 } synth_sample;
 
 /* Draws the next sample. Buffers are owned by s and valid until the next call. */
@@ -72,6 +77,8 @@ typedef struct {
     float box[4];            /* x0, y0, x1, y1: bounding box of the labelled text's ink in
                                 output pixels (before blur), neighbours excluded */
     float text_height;       /* box height, px */
+    int vertical;            /* letters were stacked top to bottom, then the crop turned a
+                                quarter counter-clockwise (first letter on the left) */
 } synth_info;
 
 /* Describes the last sample returned by synth_next. */
