@@ -14,16 +14,18 @@
 # metadata lists the "latin" subset; others, and packages that fail to download, are skipped
 # with a note in DIR/skipped.txt. Re-running only fetches families not done before (each done
 # family leaves DIR/<family>/.done, each skipped one a line in DIR/skipped.txt), so it is cheap.
-# Needs node + npm (Debian: nodejs, npm) and network access to the npm registry; the unit tests
-# and CI do not need these fonts.
+# Needs node + npm (Debian: nodejs, npm; for the family list and the registry's address), curl
+# and network access to the npm registry; the unit tests and CI do not need these fonts.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$here/fonts/google}
 manifest=${2:-$here/fonts.manifest}
 jobs=${JOBS:-8}
 export MAX_STYLES=${MAX_STYLES:-4}
+registry=$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
+export registry=${registry%/}
 
-for tool in npm node tar; do
+for tool in npm node tar curl; do
     command -v "$tool" >/dev/null || { echo "install-google-fonts: $tool not found (apt-get install nodejs npm)" >&2; exit 1; }
 done
 mkdir -p "$dir"
@@ -67,23 +69,26 @@ echo "install-google-fonts: $(wc -l < "$work/families.txt") families listed, $(p
 # 2. One family: download its package, keep it only if it covers Latin, extract up to
 # MAX_STYLES TTF files (regular, bold, italic, then the heaviest or lightest weight there is).
 fetch_one() {
-    names=$1 dir=$2 work=$3
+    names=$(echo $1) dir=$2 work=$3 # (echo: one space between names)
     fam=${names%% *}
     tmp="$work/$fam"
     mkdir -p "$tmp"
     skip() { printf '%s\t%s\n' "$fam" "$1" >> "$dir/skipped.txt"; echo "install-google-fonts: skipped $fam: $1" >&2; rm -rf "$tmp"; }
-    got=
+    got= tgz="$tmp/package.tgz"
     for name in $names; do
-        if (cd "$tmp" && npm pack --silent "@expo-google-fonts/$name" >/dev/null 2>&1); then got=$name; break; fi
+        # The registry's package document names the latest version; its tarball URL follows.
+        version=$(curl -fsS --retry 2 "$registry/@expo-google-fonts%2f$name" 2>/dev/null |
+                  sed -n 's/.*"dist-tags": *{[^}]*"latest": *"\([^"]*\)".*/\1/p' | head -n 1)
+        [ -n "$version" ] || continue
+        if curl -fsS --retry 2 -o "$tgz" "$registry/@expo-google-fonts/$name/-/$name-$version.tgz"; then
+            got=$name; break
+        fi
     done
     if [ -z "$got" ]; then skip "no npm package named ${names// / or } (or the download failed)"; return 0; fi
-    tgz=$(ls "$tmp"/*.tgz 2>/dev/null | head -n 1)
-    [ -n "$tgz" ] || { skip "download failed"; return 0; }
     if ! tar -xzf "$tgz" -C "$tmp" --wildcards 'package/metadata.json' '*.ttf' 2>/dev/null; then
         skip "package has no metadata.json or no TTF files"; return 0
     fi
-    if ! node -e 'const m = require(process.argv[1]); process.exit((m.subsets || []).includes("latin") ? 0 : 1)' \
-            "$tmp/package/metadata.json"; then
+    if ! tr -d ' \n' < "$tmp/package/metadata.json" | grep -q '"subsets":\[[^]]*"latin"'; then
         skip "no latin subset"; return 0
     fi
     mkdir -p "$dir/$fam"
