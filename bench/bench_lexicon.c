@@ -484,7 +484,7 @@ int main(int argc, char **argv) {
     static uint8_t px[100 * 32];
     for (int i = 0; i < count / 3; i++) {
         for (int j = 0; j < 100 * 32; j++) px[j] = (uint8_t)(rng_u32(&r) & 255);
-        crnn_image im = {100, 32, 100, px};
+        crnn_image im = {100, 32, 100, px, 1};
         crnn_result res;
         if (crnn_recognize_image(rec, &im, NULL, &res) == CRNN_OK) add_frames(fl, rec, -1);
         crnn_result_free(&res);

@@ -183,8 +183,8 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++) {
         uint8_t *px;
         int w, h;
-        if (dataset_image(d, i, &px, &w, &h, &err) != CRNN_OK) continue;
-        im[ok++] = (crnn_image){w, h, w, px};
+        if (dataset_image(d, i, 1, &px, &w, &h, &err) != CRNN_OK) continue;
+        im[ok++] = (crnn_image){w, h, w, px, 1};
         int iw = (int)lround((double)w * 32 / h);
         if (iw < m->min_width) iw = m->min_width;
         macs += conv_macs(cnn, iw);

@@ -21,8 +21,7 @@ start=$(date +%s)
     --warmup 200 --lr 1e-3 --final-lr 1e-5 --seed 1 --val-every 100000 "$@" 2>"$run.log"
 echo "trained in $(( $(date +%s) - start )) s, $(grep -o '[0-9.]* CPU-hours' "$run.log" | tail -n 1) (log: $run.log)"
 for set in iiit5k-heldout ic15-heldout; do
-    printf '%-16s ' "$set"
     "$build/ocr-crnn" eval --model "$run/best.crnn" --data "$run/data/$set.tsv" |
-        grep -E 'word accuracy|1 - NED' | awk '{printf "%s %s %s   ", $1, $2, $(NF > 3 ? 3 : NF)}'
-    echo
+        awk -v set="$set" '/^word accuracy/ { acc = $3 } /^1 - NED/ { ned = $4 }
+            END { printf "%-16s word accuracy %s %%, 1 - NED %s\n", set, acc, ned }'
 done

@@ -78,6 +78,8 @@ void crnn_model_free(crnn_model *model);
 /* Facts about a loaded model. */
 int crnn_model_input_height(const crnn_model *model);
 int crnn_model_num_classes(const crnn_model *model);
+/* 1 for a model of grey images, 3 for one of RGB images. */
+int crnn_model_input_channels(const crnn_model *model);
 size_t crnn_model_num_params(const crnn_model *model);
 /* Writes a one-line human-readable summary ("7 conv, 2 lstm(256), 96 classes, 8.3 M params"). */
 void crnn_model_describe(const crnn_model *model, char *out, size_t out_size);
@@ -86,19 +88,30 @@ const char *crnn_model_metadata(const crnn_model *model);
 
 /* ---- images ------------------------------------------------------------------------------ */
 
-/* An 8-bit grey image, row-major; stride is the distance between rows in bytes. */
+/* An 8-bit image, row-major; stride is the distance between rows in bytes. channels is 1
+   (grey; 0 is read as 1) or 3 (RGB, interleaved). A model is given what it was trained on:
+   RGB is turned into grey (stb_image's luminance) for a grey model, grey is repeated in all
+   three channels for a colour model. */
 typedef struct {
     int width, height, stride;
     const uint8_t *pixels;
+    int channels;
 } crnn_image;
 
 /* Decodes PNG, JPEG, BMP, GIF (first frame), TGA, PSD, PNM or HDR to 8-bit grey, any channel count or
    bit depth. Dimensions are checked against the limits before decoding. On success *pixels
-   is malloc'ed (free() it) with stride == width. */
+   is malloc'ed (free() it) with stride == width. Transparent pixels are composited on the
+   background that contrasts with the visible ink. */
 crnn_status crnn_image_decode_file(const char *path, uint8_t **pixels, int *width, int *height,
                                    crnn_error *err);
 crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *name,
                                      uint8_t **pixels, int *width, int *height, crnn_error *err);
+/* The same to `channels` (1: grey, 3: RGB interleaved, stride == 3 × width). */
+crnn_status crnn_image_decode_file_channels(const char *path, int channels, uint8_t **pixels,
+                                            int *width, int *height, crnn_error *err);
+crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, const char *name,
+                                              int channels, uint8_t **pixels, int *width,
+                                              int *height, crnn_error *err);
 
 /* ---- recognition ------------------------------------------------------------------------- */
 
@@ -166,7 +179,8 @@ crnn_status crnn_recognize_batch(crnn_recognizer *rec, const crnn_image *images,
 const float *crnn_recognizer_log_probs(const crnn_recognizer *rec, int index, int *frames,
                                        int *classes);
 /* The normalised network input of image `index` of the last call: *height × *width floats,
-   row-major, valid until the next call on rec. NULL if there is no such image. */
+   row-major, valid until the next call on rec (for a colour model, its first plane, red).
+   NULL if there is no such image. */
 const float *crnn_recognizer_input(const crnn_recognizer *rec, int index, int *width,
                                    int *height);
 /* The model's class `k` as a Unicode code point (0 for the blank), or -1 if out of range. */
@@ -258,6 +272,7 @@ typedef struct {
     const char *arch;          /* layer string or preset ("fast", "small", "paper"); see docs */
     const char *charset;       /* "ascii" (default), "alnum", "ALNUM" or "file:PATH" */
     int input_height;          /* default 32 */
+    int input_channels;        /* 1 = grey (default; 0 means 1), 3 = RGB */
     const char *init_model;    /* start from this model file's weights (and architecture) */
     /* data: up to 8 sources, each a dataset path (TSV, folder, LMDB) or "synth" */
     int n_sources;

@@ -116,3 +116,17 @@ printf '%s\n' "$todo" | grep . | xargs -r -P "$jobs" -I{} bash -c 'fetch_one "$@
 families=$(find "$dir" -mindepth 2 -maxdepth 2 -name .done | wc -l)
 echo "install-google-fonts: $families families in $dir ($(wc -l < "$dir/skipped.txt") skipped, see $dir/skipped.txt)" >&2
 SKIP_APT=1 EXTRA_FONT_DIRS="$dir" sh "$here/scripts/install-fonts.sh" "$manifest"
+
+# 4. Families of which the generator can draw no file (no Latin letters in fact, symbols,
+# unreadable outlines) are named; the generator skips them by itself.
+bin=${OCR_CRNN:-$here/build/ocr-crnn}
+if [ -x "$bin" ]; then
+    "$bin" synth --list-fonts --fonts "$manifest" > "$work/accepted.txt"
+    drawn=0
+    for d in "$dir"/*/; do
+        [ -e "$d/.done" ] || continue
+        if grep -q "^${d%/}/" "$work/accepted.txt"; then drawn=$((drawn + 1));
+        else echo "install-google-fonts: the generator draws none of $(basename "$d")'s files" >&2; fi
+    done
+    echo "install-google-fonts: the generator draws $drawn Google Fonts families ($(wc -l < "$work/accepted.txt") font files in all)" >&2
+fi

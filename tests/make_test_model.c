@@ -1,7 +1,8 @@
 /* make_test_model.c — writes a model file with random weights, for tests and speed benchmarks
    that need a model before a trained one exists.
 
-     make_test_model OUT.crnn [--arch ARCH] [--charset NAME] [--height H] [--seed N]
+     make_test_model OUT.crnn [--arch ARCH] [--charset NAME] [--height H] [--channels 1|3]
+                     [--seed N]
 
    --arch takes the trainer's architecture strings and presets ("fast" is the default
    model's architecture, "paper" the paper's); the default is a tiny network that loads and
@@ -20,7 +21,7 @@
 
 int main(int argc, char **argv) {
     const char *out = NULL, *arch = TINY_ARCH, *charset_name = "ascii";
-    int height = 32;
+    int height = 32, channels = 1;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -28,11 +29,12 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--arch") && has_value) arch = argv[++i];
         else if (!strcmp(a, "--charset") && has_value) charset_name = argv[++i];
         else if (!strcmp(a, "--height") && has_value) height = atoi(argv[++i]);
+        else if (!strcmp(a, "--channels") && has_value) channels = atoi(argv[++i]);
         else if (!strcmp(a, "--seed") && has_value) seed = strtoull(argv[++i], NULL, 10);
         else if (a[0] != '-' && !out) out = a;
         else {
             fprintf(stderr, "usage: make_test_model OUT.crnn [--arch ARCH] [--charset NAME] "
-                            "[--height H] [--seed N]\n");
+                            "[--height H] [--channels 1|3] [--seed N]\n");
             return 2;
         }
     }
@@ -41,7 +43,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     crnn_error err;
-    crnn_model *m = model_from_arch(arch, charset_name, height, seed, &err);
+    crnn_model *m = model_from_arch(arch, charset_name, height, channels, seed, &err);
     if (!m) {
         fprintf(stderr, "make_test_model: %s\n", err.message);
         return 1;

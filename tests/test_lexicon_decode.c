@@ -461,7 +461,7 @@ static void test_explain(void) {
     enum { W = 120, H = 40 };
     static uint8_t px[W * H];
     for (int i = 0; i < W * H; i++) px[i] = (uint8_t)((i % W) * 2 + (i / W) * 3);
-    crnn_image im = {W, H, W, px};
+    crnn_image im = {W, H, W, px, 1};
     crnn_result r;
     char path[] = "/tmp/test_explain_XXXXXX.png";
     int fd = mkstemps(path, 4);

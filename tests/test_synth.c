@@ -1,6 +1,6 @@
-/* test_synth.c — the synthetic generator: same seed same bytes, labels equal what was drawn,
-   no blank samples, text inside the crop, charsets and word lists honoured, files written
-   correctly, errors named. Needs the fonts of scripts/install-fonts.sh; never /work/shared. */
+/* test_synth.c — the synthetic generator, grey and colour: same seed same bytes, labels equal
+   what was drawn (stacked vertical words too), no blank samples, text inside the crop,
+   charsets and word lists honoured, files written correctly, errors named. Needs the fonts of scripts/install-fonts.sh; never /work/shared. */
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,8 +59,9 @@ static void test_defaults(void) {
     CHECK(c.font_manifest == NULL && c.charset == NULL && c.wordlist == NULL);
 }
 
-static void test_same_seed_same_bytes(void) {
+static void same_seed_same_bytes(int channels) {
     synth_config c = base_config(1234);
+    c.channels = channels;
     synth *a = make(&c), *b = make(&c);
     c.seed = 1235;
     synth *d = make(&c);
@@ -73,6 +74,7 @@ static void test_same_seed_same_bytes(void) {
         CHECK(synth_next(b, &y) == CRNN_OK);
         CHECK(synth_next(d, &z) == CRNN_OK);
         CHECK(x.width == y.width && x.height == y.height && x.stride == y.stride);
+        CHECK(x.channels == channels && x.stride == x.width * channels);
         CHECK(strcmp(x.label, y.label) == 0);
         if (x.width == y.width && x.height == y.height)
             CHECK(memcmp(x.pixels, y.pixels, (size_t)x.stride * (size_t)x.height) == 0);
@@ -83,6 +85,9 @@ static void test_same_seed_same_bytes(void) {
     synth_free(b);
     synth_free(d);
 }
+
+static void test_same_seed_same_bytes(void) { same_seed_same_bytes(1); }
+static void test_same_seed_same_bytes_colour(void) { same_seed_same_bytes(3); }
 
 /* Checks one sample's label against what was drawn, with the font opened independently. */
 static void check_label(const synth *s, const synth_sample *smp, int max_len, const char *allowed) {
@@ -112,12 +117,14 @@ static void check_label(const synth *s, const synth_sample *smp, int max_len, co
     free(data);
 }
 
+/* Range and spread of the brightness (stb_image's grey of a colour sample). */
 static void pixel_stats(const synth_sample *smp, double *range, double *sd) {
-    int lo = 255, hi = 0;
+    int lo = 255, hi = 0, c = smp->channels == 3 ? 3 : 1;
     double sum = 0, sq = 0, n = (double)smp->width * smp->height;
     for (int y = 0; y < smp->height; y++)
         for (int x = 0; x < smp->width; x++) {
-            int v = smp->pixels[(size_t)y * (size_t)smp->stride + (size_t)x];
+            const uint8_t *p = smp->pixels + (size_t)y * (size_t)smp->stride + (size_t)x * (size_t)c;
+            int v = c == 3 ? (p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8 : p[0];
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
             sum += v;
@@ -128,8 +135,9 @@ static void pixel_stats(const synth_sample *smp, double *range, double *sd) {
     *sd = sqrt(sq / n - m * m);
 }
 
-static void test_labels_boxes_contrast(void) {
+static void labels_boxes_contrast(int channels) {
     synth_config c = base_config(7);
+    c.channels = channels;
     c.min_margin = 0.1f;
     c.max_label_len = 16;
     synth *s = make(&c);
@@ -139,7 +147,8 @@ static void test_labels_boxes_contrast(void) {
     for (int i = 0; i < 400; i++) {
         synth_sample smp;
         CHECK(synth_next(s, &smp) == CRNN_OK);
-        CHECK(smp.height == 32 && smp.width >= 4 && smp.width <= 2048 && smp.stride >= smp.width);
+        CHECK(smp.height == 32 && smp.width >= 4 && smp.width <= 2048 &&
+              smp.stride == smp.width * channels);
         check_label(s, &smp, 16, NULL);
         synth_info info;
         synth_last_info(s, &info);
@@ -155,6 +164,56 @@ static void test_labels_boxes_contrast(void) {
         if (range < 60) faint++;
     }
     CHECK(faint < 40); /* most samples are clearly readable */
+    synth_free(s);
+}
+
+static void test_labels_boxes_contrast(void) { labels_boxes_contrast(1); }
+static void test_labels_boxes_contrast_colour(void) { labels_boxes_contrast(3); }
+
+/* Colour samples are in colour (not grey written three times), and the colour of text and
+   background is not always told apart by brightness alone, as in real signs. */
+static void test_colour_is_colour(void) {
+    synth_config c = base_config(21);
+    c.channels = 3;
+    synth *s = make(&c);
+    CHECK(s != NULL);
+    if (!s) return;
+    int tinted = 0;
+    for (int i = 0; i < 200; i++) {
+        synth_sample smp;
+        CHECK(synth_next(s, &smp) == CRNN_OK);
+        double chroma = 0;
+        for (int y = 0; y < smp.height; y++)
+            for (int x = 0; x < smp.width; x++) {
+                const uint8_t *p = smp.pixels + (size_t)y * (size_t)smp.stride + 3 * (size_t)x;
+                int mx = p[0] > p[1] ? p[0] : p[1], mn = p[0] < p[1] ? p[0] : p[1];
+                mx = p[2] > mx ? p[2] : mx, mn = p[2] < mn ? p[2] : mn;
+                chroma += mx - mn;
+            }
+        if (chroma / (smp.width * smp.height) > 25) tinted++;
+    }
+    CHECK_MSG(tinted > 20 && tinted < 190, "%d of 200 samples clearly coloured", tinted);
+    synth_free(s);
+}
+
+/* Stacked vertical words: drawn letter by letter, labelled in reading order. */
+static void test_vertical(void) {
+    synth_config c = base_config(33);
+    synth *s = make(&c);
+    CHECK(s != NULL);
+    if (!s) return;
+    int vertical = 0;
+    for (int i = 0; i < 3000 && vertical < 10; i++) {
+        synth_sample smp;
+        CHECK(synth_next(s, &smp) == CRNN_OK);
+        synth_info info;
+        synth_last_info(s, &info);
+        if (!info.vertical) continue;
+        vertical++;
+        check_label(s, &smp, 24, NULL);
+        CHECK_MSG(strchr(smp.label, ' ') == NULL, "vertical label '%s' has a space", smp.label);
+    }
+    CHECK_MSG(vertical >= 10, "%d vertical samples in 3000", vertical);
     synth_free(s);
 }
 
@@ -303,15 +362,46 @@ static void test_write_dir_and_lmdb(void) {
     synth_free(ref);
 }
 
+/* Colour samples written as PNG come back as the same RGB bytes. */
+static void test_write_dir_colour(void) {
+    synth_config c = base_config(12);
+    c.channels = 3;
+    synth *s = make(&c), *ref = make(&c);
+    CHECK(s && ref);
+    if (!s || !ref) return;
+    char dir[400], path[500];
+    snprintf(dir, sizeof dir, "%s/out-colour", tmpdir);
+    crnn_error err;
+    CHECK(synth_write_dir(s, dir, 3, &err) == CRNN_OK);
+    for (int i = 0; i < 3; i++) {
+        synth_sample smp;
+        CHECK(synth_next(ref, &smp) == CRNN_OK);
+        snprintf(path, sizeof path, "%s/%09d.png", dir, i);
+        int w, h, ch;
+        uint8_t *px = stbi_load(path, &w, &h, &ch, 3);
+        CHECK(px && ch == 3 && w == smp.width && h == smp.height);
+        if (px && w == smp.width && h == smp.height)
+            CHECK(memcmp(px, smp.pixels, (size_t)w * (size_t)h * 3) == 0);
+        stbi_image_free(px);
+    }
+    synth_free(s);
+    synth_free(ref);
+}
+
 int main(void) {
     make_backgrounds();
     RUN(test_defaults);
     RUN(test_same_seed_same_bytes);
+    RUN(test_same_seed_same_bytes_colour);
     RUN(test_labels_boxes_contrast);
+    RUN(test_labels_boxes_contrast_colour);
+    RUN(test_colour_is_colour);
+    RUN(test_vertical);
     RUN(test_charset_and_wordlist);
     RUN(test_errors);
     RUN(test_no_backgrounds_and_heights);
     RUN(test_write_dir_and_lmdb);
+    RUN(test_write_dir_colour);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

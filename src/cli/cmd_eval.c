@@ -148,7 +148,7 @@ int cmd_eval(int argc, char **argv) {
         return 1;
     }
     validation_set v;
-    if (validation_load(&v, ds, max, &err) != CRNN_OK) {
+    if (validation_load(&v, ds, max, crnn_model_input_channels(model), &err) != CRNN_OK) {
         fprintf(stderr, "ocr-crnn eval: %s\n", err.message);
         dataset_close(ds);
         crnn_model_free(model);

@@ -46,6 +46,7 @@ static void usage(FILE *f) {
         "                        preset: small (default), paper\n"
         "  --charset NAME        ascii (default), alnum, ALNUM or file:PATH\n"
         "  --height N            input height (default 32)\n"
+        "  --colour              a model of RGB images (default grey); the generator draws RGB\n"
         "  --init MODEL          start from this model (fine-tuning)\n"
         "Optimisation\n"
         "  --steps N             total steps (default 100000)\n"
@@ -150,7 +151,8 @@ static int train_main(int argc, char **args) {
     enum {
         O_DATA = 256, O_AUG, O_VAL, O_VALMAX, O_VALEVERY, O_FONTS, O_BG, O_WORDS, O_ARCH,
         O_CHARSET, O_HEIGHT, O_INIT, O_STEPS, O_BATCH, O_OPT, O_LR, O_FLR, O_SCHED, O_WARM,
-        O_WD, O_CLIP, O_SEED, O_THREADS, O_RUN, O_RESUME, O_CKPT, O_EXPORT, O_HALF, O_CONFIG
+        O_WD, O_CLIP, O_SEED, O_THREADS, O_RUN, O_RESUME, O_CKPT, O_EXPORT, O_HALF, O_CONFIG,
+        O_COLOUR
     };
     static const struct option opts[] = {
         {"data", 1, 0, O_DATA}, {"augment-real", 0, 0, O_AUG}, {"val", 1, 0, O_VAL},
@@ -163,6 +165,7 @@ static int train_main(int argc, char **args) {
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"run", 1, 0, O_RUN},
         {"resume", 0, 0, O_RESUME}, {"checkpoint-minutes", 1, 0, O_CKPT},
         {"export", 1, 0, O_EXPORT}, {"half", 0, 0, O_HALF}, {"config", 1, 0, O_CONFIG},
+        {"colour", 0, 0, O_COLOUR}, {"color", 0, 0, O_COLOUR},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     crnn_train_options o = crnn_train_default_options();
     const char *bgs[17] = {0};
@@ -193,6 +196,7 @@ static int train_main(int argc, char **args) {
             continue;
         }
         case O_AUG: augment_real = 1; continue;
+        case O_COLOUR: o.input_channels = 3; continue;
         case O_VAL: o.val_data = optarg; continue;
         case O_FONTS: o.synth_fonts = optarg; continue;
         case O_BG:

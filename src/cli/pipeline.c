@@ -95,10 +95,12 @@ static void decode_slot(const run_state *st, slot *s) {
             fail_slot(s, "cannot read standard input");
             return;
         }
-        rc = crnn_image_decode_memory(data, size, "-", &s->pixels, &s->width, &s->height, &err);
+        rc = crnn_image_decode_memory_channels(data, size, "-", crnn_model_input_channels(st->model),
+                                               &s->pixels, &s->width, &s->height, &err);
         free(data);
     } else {
-        rc = crnn_image_decode_file(s->path, &s->pixels, &s->width, &s->height, &err);
+        rc = crnn_image_decode_file_channels(s->path, crnn_model_input_channels(st->model),
+                                             &s->pixels, &s->width, &s->height, &err);
     }
     if (rc != CRNN_OK) {
         fail_slot(s, err.message);
@@ -117,6 +119,7 @@ typedef struct {
     slot **order;
     crnn_image *images;
     crnn_result *results;
+    int channels; /* the model's: what decode_slot made of each image */
 } worker_scratch;
 
 /* Batches group images with the same parameters, then of similar width: the recurrent layers
@@ -129,8 +132,8 @@ static int batch_before(slot *const *order, int a, int b) {
 
 static void recognise_batch(worker_scratch *w, slot **group, int n) {
     for (int i = 0; i < n; i++)
-        w->images[i] = (crnn_image){group[i]->width, group[i]->height, group[i]->width,
-                                    group[i]->pixels};
+        w->images[i] = (crnn_image){group[i]->width, group[i]->height, group[i]->width * w->channels,
+                                    group[i]->pixels, w->channels};
     crnn_status rc = crnn_recognize_batch(w->rec, w->images, n, group[0]->params, w->results);
     if (rc != CRNN_OK) {
         /* Rare (memory): find out which image it was by running them one at a time. */
@@ -195,6 +198,7 @@ static void *worker(void *arg) {
     crnn_error err;
     worker_scratch w;
     w.rec = crnn_recognizer_new(st->model, &err);
+    w.channels = crnn_model_input_channels(st->model);
     if (w.rec) crnn_recognizer_set_threads(w.rec, st->o->intra_threads);
     w.order = malloc(sizeof *w.order * (size_t)st->batch);
     w.images = malloc(sizeof *w.images * (size_t)st->batch);

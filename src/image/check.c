@@ -352,28 +352,34 @@ crnn_status image_check_data(const unsigned char *d, size_t size, int w, int h, 
 
 /* stb_image 2.27 converts a 16-bit PNM to another channel count with its 8-bit routine and
    then reads twice the result's size when narrowing to 8 bits (heap overflow, found by
-   fuzzing). A PNM is therefore loaded with its own channel count, then made grey + alpha
-   here; every other format goes to stb_image's grey + alpha conversion directly. */
-unsigned char *image_load_grey_alpha(const unsigned char *d, size_t size, int *w, int *h,
-                                     int *channels) {
+   fuzzing). A PNM is therefore loaded with its own channel count, then converted here; every
+   other format goes to stb_image's own conversion directly. */
+unsigned char *image_load_alpha(const unsigned char *d, size_t size, int *w, int *h,
+                                int *channels, int rgb) {
+    const int want = rgb ? 4 : 2;
     if (!(size >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')))
-        return stbi_load_from_memory(d, (int)size, w, h, channels, 2);
+        return stbi_load_from_memory(d, (int)size, w, h, channels, want);
     int n = d[1] == '6' ? 3 : 1;
     unsigned char *px = stbi_load_from_memory(d, (int)size, w, h, channels, n);
     if (!px) return NULL;
     size_t count = (size_t)*w * (size_t)*h;
-    unsigned char *ga = malloc(2 * count);
-    if (!ga) {
+    unsigned char *out = malloc((size_t)want * count);
+    if (!out) {
         stbi_image_free(px);
         return NULL;
     }
     for (size_t i = 0; i < count; i++) {
-        /* stb_image's own weights for RGB to grey */
-        ga[2 * i] = n == 1 ? px[i]
-                           : (unsigned char)((px[3 * i] * 77 + px[3 * i + 1] * 150 +
-                                              px[3 * i + 2] * 29) >> 8);
-        ga[2 * i + 1] = 255;
+        unsigned char *o = out + (size_t)want * i;
+        if (rgb) {
+            for (int k = 0; k < 3; k++) o[k] = px[(size_t)n * i + (size_t)(n == 3 ? k : 0)];
+        } else {
+            /* stb_image's own weights for RGB to grey */
+            o[0] = n == 1 ? px[i]
+                          : (unsigned char)((px[3 * i] * 77 + px[3 * i + 1] * 150 +
+                                             px[3 * i + 2] * 29) >> 8);
+        }
+        o[want - 1] = 255;
     }
     stbi_image_free(px);
-    return ga;
+    return out;
 }

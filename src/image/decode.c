@@ -1,6 +1,6 @@
-/* decode.c — any format stb_image reads, to 8-bit grey. Dimensions are checked with stbi_info
-   before decoding, so a 20-byte file claiming 50000 × 50000 pixels is refused without
-   allocating anything. */
+/* decode.c — any format stb_image reads, to 8-bit grey or RGB. Dimensions are checked with
+   stbi_info before decoding, so a 20-byte file claiming 50000 × 50000 pixels is refused
+   without allocating anything. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +19,14 @@ static int png_header_size(const unsigned char *p, size_t size, uint32_t *w, uin
     return 1;
 }
 
-crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *name,
-                                     uint8_t **pixels, int *width, int *height, crnn_error *err) {
+crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, const char *name,
+                                              int channels, uint8_t **pixels, int *width,
+                                              int *height, crnn_error *err) {
     *pixels = NULL;
     *width = *height = 0;
     if (!name) name = "(memory)";
+    if (channels != 1 && channels != 3)
+        return set_error(err, CRNN_ERR_ARG, "%s: cannot decode to %d channels (1 or 3)", name, channels);
     if (size == 0) return set_error(err, CRNN_ERR_IMAGE, "%s: empty file", name);
     if (size > CRNN_MAX_IMAGE_FILE_BYTES || size > 0x7fffffff)
         return set_error(err, CRNN_ERR_LIMIT, "%s: %zu bytes exceeds the %u-byte limit", name, size,
@@ -51,53 +54,68 @@ crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *
     s = image_check_data(data, size, w, h, name, err); /* what stb_image trusts */
     if (s != CRNN_OK) return s;
     int ww, hh, got;
-    /* Grey + alpha: transparent pixels are composited below, not read as black. */
-    unsigned char *ga = image_load_grey_alpha(data, size, &ww, &hh, &got);
-    if (!ga)
+    /* With alpha: transparent pixels are composited below, not read as black. */
+    const int in = channels + 1; /* grey + alpha, or RGBA */
+    unsigned char *src = image_load_alpha(data, size, &ww, &hh, &got, channels == 3);
+    if (!src)
         return set_error(err, CRNN_ERR_IMAGE, "%s: cannot decode (%s)", name,
                          stbi_failure_reason() ? stbi_failure_reason() : "corrupt data");
     if (ww != w || hh != h) {
-        stbi_image_free(ga);
+        stbi_image_free(src);
         return set_error(err, CRNN_ERR_IMAGE, "%s: decoded size differs from header", name);
     }
     size_t n = (size_t)w * h;
-    uint8_t *grey = malloc(n);
-    if (!grey) {
-        stbi_image_free(ga);
+    uint8_t *out = malloc(n * (size_t)channels);
+    if (!out) {
+        stbi_image_free(src);
         return set_error(err, CRNN_ERR_NOMEM, "%s: out of memory for %d x %d pixels", name, w, h);
     }
     int has_alpha = got == 2 || got == 4;
+    int bg = 0;
     if (has_alpha) {
         /* Composite on the background that contrasts with the visible ink: light ink goes on
-           black, dark ink on white. */
+           black, dark ink on white (judged by brightness, with stb_image's grey weights). */
         double sum = 0, wsum = 0;
         for (size_t i = 0; i < n; i++) {
-            sum += (double)ga[2 * i] * ga[2 * i + 1];
-            wsum += ga[2 * i + 1];
+            const unsigned char *p = src + (size_t)in * i;
+            int y = channels == 3 ? (p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8 : p[0];
+            sum += (double)y * p[in - 1];
+            wsum += p[in - 1];
         }
-        int bg = (wsum > 0 && sum / wsum > 127.5) ? 0 : 255;
-        for (size_t i = 0; i < n; i++) {
-            int a = ga[2 * i + 1];
-            grey[i] = (uint8_t)((ga[2 * i] * a + bg * (255 - a) + 127) / 255);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) grey[i] = ga[2 * i];
+        bg = (wsum > 0 && sum / wsum > 127.5) ? 0 : 255;
     }
-    stbi_image_free(ga);
-    *pixels = grey;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = src + (size_t)in * i;
+        int a = has_alpha ? p[in - 1] : 255;
+        for (int k = 0; k < channels; k++)
+            out[(size_t)channels * i + (size_t)k] =
+                has_alpha ? (uint8_t)((p[k] * a + bg * (255 - a) + 127) / 255) : p[k];
+    }
+    stbi_image_free(src);
+    *pixels = out;
     *width = w;
     *height = h;
     return CRNN_OK;
 }
 
-crnn_status crnn_image_decode_file(const char *path, uint8_t **pixels, int *width, int *height,
-                                   crnn_error *err) {
+crnn_status crnn_image_decode_file_channels(const char *path, int channels, uint8_t **pixels,
+                                            int *width, int *height, crnn_error *err) {
     unsigned char *data;
     size_t size;
     *pixels = NULL;
     crnn_status s = read_file(path, CRNN_MAX_IMAGE_FILE_BYTES, &data, &size, err);
     if (s != CRNN_OK) return s;
-    s = crnn_image_decode_memory(data, size, path, pixels, width, height, err);
+    s = crnn_image_decode_memory_channels(data, size, path, channels, pixels, width, height, err);
     free(data);
     return s;
+}
+
+crnn_status crnn_image_decode_memory(const void *data, size_t size, const char *name,
+                                     uint8_t **pixels, int *width, int *height, crnn_error *err) {
+    return crnn_image_decode_memory_channels(data, size, name, 1, pixels, width, height, err);
+}
+
+crnn_status crnn_image_decode_file(const char *path, uint8_t **pixels, int *width, int *height,
+                                   crnn_error *err) {
+    return crnn_image_decode_file_channels(path, 1, pixels, width, height, err);
 }

@@ -1,4 +1,4 @@
-/* image.h — decoding files to grey and turning a grey image into the network's input. */
+/* image.h — decoding files to grey or RGB and turning an image into the network's input. */
 #ifndef CRNN_IMAGE_H
 #define CRNN_IMAGE_H
 
@@ -24,10 +24,17 @@ crnn_status image_check_header(const unsigned char *data, size_t size, const cha
 crnn_status image_check_data(const unsigned char *data, size_t size, int w, int h,
                              const char *name, crnn_error *err);
 
-/* stbi_load_from_memory(..., 2) (grey + alpha; *channels = the file's), working around a
-   stb_image 2.27 bug with 16-bit PNM. Free with stbi_image_free (or free). */
-unsigned char *image_load_grey_alpha(const unsigned char *data, size_t size, int *w, int *h,
-                                     int *channels);
+/* stbi_load_from_memory(..., 2) (grey + alpha), or (..., 4) (RGBA) when rgb is set;
+   *channels = the file's. Works around a stb_image 2.27 bug with 16-bit PNM. Free with
+   stbi_image_free (or free). */
+unsigned char *image_load_alpha(const unsigned char *data, size_t size, int *w, int *h,
+                                int *channels, int rgb);
+
+/* The channel count of img: 1 or 3 (0 is read as 1). */
+static inline int image_channels(const crnn_image *img) { return img->channels == 3 ? 3 : 1; }
+/* A copy of img with `channels` channels (grey → RGB repeats the grey; RGB → grey is the
+   luminance stb_image computes), stride = width × channels; NULL when out of memory. */
+uint8_t *image_convert(const crnn_image *img, int channels);
 
 /* The width an image of w × h gets at the model's input height: aspect kept, clamped to
    [min_width, CRNN_MAX_INPUT_WIDTH]. */
@@ -35,11 +42,12 @@ int image_input_width(int w, int h, int input_height, int min_width);
 
 /* Scales img to input_height rows and out_width columns (from image_input_width), then maps
    pixels to (v/255 − mean)/std. Images narrower than their aspect would allow are centred on
-   a background of their border's mean. out holds input_height × out_width floats; scratch
-   needs img->height × out_width floats. An image already input_height tall at its natural
-   width passes through exactly. */
-void image_to_input(float *out, float *scratch, const crnn_image *img, int input_height,
-                    int out_width, float mean, float std);
+   a background of their border's mean. Each of the image's channels becomes one plane of
+   input_height × out_width floats, the planes plane_stride floats apart (a batch stores all
+   images' plane 0, then all planes 1, ...); scratch needs img->height × out_width floats. An
+   image already input_height tall at its natural width passes through exactly. */
+void image_to_input(float *out, size_t plane_stride, float *scratch, const crnn_image *img,
+                    int input_height, int out_width, float mean, float std);
 
 /* Resamples a grey float image (h × w) to (oh × ow): area averaging where it shrinks,
    bilinear where it grows; identity when the size is unchanged. tmp holds h × ow floats. */

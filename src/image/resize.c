@@ -1,6 +1,7 @@
 /* resize.c — height normalisation. The aspect ratio is kept (no squashing to a fixed width):
    CTC needs roughly as many frames per character for short words as for long ones. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "image/image.h"
@@ -47,22 +48,24 @@ void image_resample(float *out, int oh, int ow, const float *in, int h, int w, f
         for (int y = 0; y < oh; y++) out[(size_t)y * ow + x] = sample_1d(tmp + x, h, oh, y, (size_t)ow);
 }
 
-void image_to_input(float *out, float *scratch, const crnn_image *img, int H, int out_width,
-                    float mean, float std) {
+/* One channel of img (byte c of every step-byte pixel) to one input plane. */
+static void channel_to_input(float *out, float *scratch, const crnn_image *img, int c, int step,
+                             int H, int out_width, float mean, float std) {
     int natural = (int)lround((double)img->width * H / img->height);
     if (natural < 1) natural = 1;
     int content = natural < out_width ? natural : out_width;
     int x0 = (out_width - content) / 2;
+    const uint8_t *px = img->pixels + c;
     /* Border mean: the background for padding. */
     double border = 0;
     int nb = 0;
     for (int x = 0; x < img->width; x++) {
-        border += img->pixels[x] + img->pixels[(size_t)(img->height - 1) * img->stride + x];
+        border += px[(size_t)x * step] + px[(size_t)(img->height - 1) * img->stride + (size_t)x * step];
         nb += 2;
     }
     for (int y = 0; y < img->height; y++) {
-        border += img->pixels[(size_t)y * img->stride] +
-                  img->pixels[(size_t)y * img->stride + img->width - 1];
+        border += px[(size_t)y * img->stride] +
+                  px[(size_t)y * img->stride + (size_t)(img->width - 1) * step];
         nb += 2;
     }
     float bg = (float)(border / nb);
@@ -73,7 +76,7 @@ void image_to_input(float *out, float *scratch, const crnn_image *img, int H, in
             float *row = out + (size_t)y * out_width;
             for (int x = 0; x < out_width; x++) {
                 int sx = x - x0;
-                float v = (sx >= 0 && sx < content) ? img->pixels[(size_t)y * img->stride + sx] : bg;
+                float v = (sx >= 0 && sx < content) ? px[(size_t)y * img->stride + (size_t)sx * step] : bg;
                 row[x] = v * inv - off;
             }
         }
@@ -81,7 +84,7 @@ void image_to_input(float *out, float *scratch, const crnn_image *img, int H, in
     }
     /* Horizontal pass from bytes into scratch (h × content), then vertical into out. */
     for (int y = 0; y < img->height; y++) {
-        const uint8_t *src = img->pixels + (size_t)y * img->stride;
+        const uint8_t *src = px + (size_t)y * img->stride;
         float *dst = scratch + (size_t)y * content;
         double scale = (double)img->width / content;
         for (int x = 0; x < content; x++) {
@@ -93,17 +96,17 @@ void image_to_input(float *out, float *scratch, const crnn_image *img, int H, in
                 for (int k = i0; k < i1; k++) {
                     double lo = k > a ? k : a, hi = k + 1 < b ? k + 1 : b;
                     if (hi <= lo) continue;
-                    acc += (hi - lo) * src[k];
+                    acc += (hi - lo) * src[(size_t)k * step];
                     wsum += hi - lo;
                 }
-                dst[x] = wsum > 0 ? (float)(acc / wsum) : src[i0];
+                dst[x] = wsum > 0 ? (float)(acc / wsum) : src[(size_t)i0 * step];
             } else {
                 double sx = (x + 0.5) * scale - 0.5;
                 if (sx < 0) sx = 0;
                 if (sx > img->width - 1) sx = img->width - 1;
                 int s0 = (int)sx, s1 = s0 + 1 < img->width ? s0 + 1 : s0;
                 double f = sx - s0;
-                dst[x] = (float)((1 - f) * src[s0] + f * src[s1]);
+                dst[x] = (float)((1 - f) * src[(size_t)s0 * step] + f * src[(size_t)s1 * step]);
             }
         }
     }
@@ -115,4 +118,31 @@ void image_to_input(float *out, float *scratch, const crnn_image *img, int H, in
             out[(size_t)y * out_width + x] = v * inv - off;
         }
     }
+}
+
+void image_to_input(float *out, size_t plane_stride, float *scratch, const crnn_image *img, int H,
+                    int out_width, float mean, float std) {
+    const int nc = image_channels(img);
+    for (int c = 0; c < nc; c++)
+        channel_to_input(out + (size_t)c * plane_stride, scratch, img, c, nc, H, out_width, mean, std);
+}
+
+uint8_t *image_convert(const crnn_image *img, int channels) {
+    const int from = image_channels(img), w = img->width, h = img->height;
+    uint8_t *out = malloc((size_t)w * (size_t)h * (size_t)channels);
+    if (!out) return NULL;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *src = img->pixels + (size_t)y * img->stride;
+        uint8_t *dst = out + (size_t)y * w * channels;
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = src + (size_t)x * from;
+            if (channels == from)
+                memcpy(dst + (size_t)x * channels, p, (size_t)channels);
+            else if (channels == 3)
+                dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = p[0];
+            else /* stb_image's weights */
+                dst[x] = (uint8_t)((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+        }
+    }
+    return out;
 }

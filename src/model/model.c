@@ -62,9 +62,9 @@ crnn_model *model_build_max(const model_spec *spec, const char *name, size_t max
                   spec->input_height);
         return NULL;
     }
-    if (spec->input_channels != 1) {
-        set_error(err, CRNN_ERR_FORMAT, "%s: input channels %d unsupported (only 1, grey)", name,
-                  spec->input_channels);
+    if (spec->input_channels != 1 && spec->input_channels != 3) {
+        set_error(err, CRNN_ERR_FORMAT, "%s: input_channels %d unsupported (1 = grey, 3 = RGB)",
+                  name, spec->input_channels);
         return NULL;
     }
     if (!(spec->norm_std > 0) || !isfinite(spec->norm_std) || !isfinite(spec->norm_mean)) {
@@ -354,6 +354,7 @@ void model_fold_batchnorm(crnn_model *m) {
 
 int crnn_model_input_height(const crnn_model *m) { return m->input_height; }
 int crnn_model_num_classes(const crnn_model *m) { return m->n_classes; }
+int crnn_model_input_channels(const crnn_model *m) { return m->input_channels; }
 size_t crnn_model_num_params(const crnn_model *m) {
     size_t n = 0; /* running statistics are buffers, not parameters */
     for (int i = 0; i < m->n_tensors; i++) {

@@ -108,8 +108,12 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     size_t total = 0, scratch = 0;
     for (int i = 0; i < n; i++) {
         const crnn_image *im = &images[i];
-        if (!im->pixels || im->width < 1 || im->height < 1 || im->stride < im->width ||
-            im->width > CRNN_MAX_IMAGE_SIDE || im->height > CRNN_MAX_IMAGE_SIDE)
+        if (im->channels != 0 && im->channels != 1 && im->channels != 3)
+            return set_error(&r->err, CRNN_ERR_ARG, "image %d: %d channels (1 = grey or 3 = RGB)",
+                             i, im->channels);
+        if (!im->pixels || im->width < 1 || im->height < 1 ||
+            im->stride < im->width * image_channels(im) || im->width > CRNN_MAX_IMAGE_SIDE ||
+            im->height > CRNN_MAX_IMAGE_SIDE)
             return set_error(&r->err, CRNN_ERR_ARG, "image %d: invalid size %d x %d (stride %d)",
                              i, im->width, im->height, im->stride);
         r->widths[i] = image_input_width(im->width, im->height, m->input_height, m->min_width);
@@ -117,13 +121,26 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
         size_t s = (size_t)im->height * r->widths[i];
         if (s > scratch) scratch = s;
     }
-    if (!grow_floats(&r->input, &r->input_cap, total) ||
+    const int planes = m->input_channels;
+    if (!grow_floats(&r->input, &r->input_cap, total * (size_t)planes) ||
         !grow_floats(&r->scratch, &r->scratch_cap, scratch))
         return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory for %zu input pixels", total);
     size_t off = 0;
     for (int i = 0; i < n; i++) {
-        image_to_input(r->input + off, r->scratch, &images[i], m->input_height, r->widths[i],
+        /* The network's input planes hold the whole batch: plane c of image i at
+           c·total + off. An image of the other channel count is converted first. */
+        crnn_image im = images[i];
+        uint8_t *converted = NULL;
+        if (image_channels(&im) != planes) {
+            if (!(converted = image_convert(&im, planes)))
+                return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory converting image %d", i);
+            im.pixels = converted;
+            im.stride = im.width * planes;
+            im.channels = planes;
+        }
+        image_to_input(r->input + off, total, r->scratch, &im, m->input_height, r->widths[i],
                        m->norm_mean, m->norm_std);
+        free(converted);
         off += (size_t)m->input_height * r->widths[i];
     }
     r->n_last = n;
@@ -157,9 +174,10 @@ crnn_status crnn_recognize_memory(crnn_recognizer *r, const void *data, size_t s
     memset(result, 0, sizeof *result);
     uint8_t *px;
     int w, h;
-    crnn_status s = crnn_image_decode_memory(data, size, name, &px, &w, &h, &r->err);
+    const int C = r->model->input_channels;
+    crnn_status s = crnn_image_decode_memory_channels(data, size, name, C, &px, &w, &h, &r->err);
     if (s != CRNN_OK) return s;
-    crnn_image im = {w, h, w, px};
+    crnn_image im = {w, h, w * C, px, C};
     s = crnn_recognize_batch(r, &im, 1, params, result);
     free(px);
     if (s == CRNN_OK) result->milliseconds = (now_seconds() - t0) * 1000.0;
@@ -172,9 +190,10 @@ crnn_status crnn_recognize_file(crnn_recognizer *r, const char *path, const crnn
     memset(result, 0, sizeof *result);
     uint8_t *px;
     int w, h;
-    crnn_status s = crnn_image_decode_file(path, &px, &w, &h, &r->err);
+    const int C = r->model->input_channels;
+    crnn_status s = crnn_image_decode_file_channels(path, C, &px, &w, &h, &r->err);
     if (s != CRNN_OK) return s;
-    crnn_image im = {w, h, w, px};
+    crnn_image im = {w, h, w * C, px, C};
     s = crnn_recognize_batch(r, &im, 1, params, result);
     free(px);
     if (s != CRNN_OK) {

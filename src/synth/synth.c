@@ -193,7 +193,7 @@ static void sample_colours(synth *s, synth_style *st, background_kind kind, rgb 
         fg = rng_chance(r, 0.4f) ? rgb_grey(y) : rgb_random_at_luma(r, y);
     }
     /* Most samples are well readable, some faint; a busy background needs more contrast. */
-    float floor = rng_chance(r, 0.9f) ? rng_range(r, 28, 60) : rng_range(r, 12, 28);
+    float floor = rng_chance(r, 0.9f) ? rng_range(r, 32, 64) : rng_range(r, 18, 32);
     floor = fmaxf(floor, fminf(1.0f * bg_sd + 12.0f, 160.0f));
     float dy = fabsf(rgb_luma(fg) - bg_y);
     if (s->cfg.channels == 3) {

@@ -285,10 +285,11 @@ const char *dataset_label(dataset *d, long i, crnn_error *err) {
     return d->label_buf;
 }
 
-crnn_status dataset_image(dataset *d, long i, uint8_t **pixels, int *w, int *h, crnn_error *err) {
+crnn_status dataset_image(dataset *d, long i, int channels, uint8_t **pixels, int *w, int *h,
+                          crnn_error *err) {
     *pixels = NULL;
     if (i < 0 || i >= d->n) return set_error(err, CRNN_ERR_ARG, "%s: item %ld out of range", d->path, i);
-    if (d->kind == DS_FILES) return crnn_image_decode_file(d->files[i], pixels, w, h, err);
+    if (d->kind == DS_FILES) return crnn_image_decode_file_channels(d->files[i], channels, pixels, w, h, err);
     char key[32];
     snprintf(key, sizeof key, "image-%09ld", i + 1);
     MDB_val k = {strlen(key), key}, v;
@@ -296,5 +297,5 @@ crnn_status dataset_image(dataset *d, long i, uint8_t **pixels, int *w, int *h, 
     if (rc != 0) return set_error(err, CRNN_ERR_FORMAT, "%s: missing %s: %s", d->path, key, mdb_strerror(rc));
     char name[600];
     snprintf(name, sizeof name, "%s:%s", d->path, key);
-    return crnn_image_decode_memory(v.mv_data, v.mv_size, name, pixels, w, h, err);
+    return crnn_image_decode_memory_channels(v.mv_data, v.mv_size, name, channels, pixels, w, h, err);
 }

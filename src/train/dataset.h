@@ -27,7 +27,9 @@ void dataset_item_name(const dataset *d, long i, char *out, size_t size);
 /* The label of item i (owned by d; for LMDB valid until the next call). */
 const char *dataset_label(dataset *d, long i, crnn_error *err);
 /* Decodes item i to grey; *pixels is malloc'ed. */
-crnn_status dataset_image(dataset *d, long i, uint8_t **pixels, int *w, int *h, crnn_error *err);
+/* Item i's image decoded to `channels` (1 grey, 3 RGB; stride = w × channels). */
+crnn_status dataset_image(dataset *d, long i, int channels, uint8_t **pixels, int *w, int *h,
+                          crnn_error *err);
 
 /* The label an MJSynth file name carries ("12_Hello_34.jpg" → "Hello"), or NULL. */
 int mjsynth_label(const char *filename, char *out, size_t size);

@@ -1,4 +1,5 @@
 /* loader.c — the background batch producer. */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #define QUEUE_CAP 64
 
 typedef struct {
-    uint8_t *pixels;
+    uint8_t *pixels; /* w × h × the model's channels, interleaved */
     int w, h;
     char text[DATASET_MAX_LABEL + 1];
     int labels[LOADER_MAX_LABEL];
@@ -54,25 +55,44 @@ static uint64_t mix64(uint64_t x) { /* splitmix64 finaliser: decorrelates nearby
     return x ^ (x >> 31);
 }
 
-/* Light augmentation for real crops: trims or pads each side a little (detector boxes are never
-   exact) and jitters contrast. Works in place on a fresh copy. */
-static void augment(sample *s, rng_t *r) {
+/* Augmentation for real crops: trims or pads each side a little (detector boxes are never
+   exact), now and then much more (hand crops and loose detector boxes leave up to a text height
+   and more around the word: the padding fades from the crop's edge into the mean colour of its
+   border, with a little noise), and jitters contrast and brightness. Works on a fresh copy of
+   c-channel pixels. */
+static void augment(sample *s, int c, rng_t *r) {
     int w = s->w, h = s->h;
     int dx0 = (int)(rng_range(r, -0.04f, 0.06f) * h), dx1 = (int)(rng_range(r, -0.04f, 0.06f) * h);
     int dy0 = (int)(rng_range(r, -0.04f, 0.08f) * h), dy1 = (int)(rng_range(r, -0.04f, 0.08f) * h);
+    if (rng_chance(r, 0.15f)) { /* loose: negative offsets pad */
+        dx0 = -(int)(rng_range(r, 0.2f, 1.2f) * h), dx1 = -(int)(rng_range(r, 0.2f, 1.2f) * h);
+        dy0 = -(int)(rng_range(r, 0.05f, 0.35f) * h), dy1 = -(int)(rng_range(r, 0.05f, 0.35f) * h);
+    }
     int nw = w - dx0 - dx1, nh = h - dy0 - dy1;
-    if (nw < 4 || nh < 4) return;
-    uint8_t *out = malloc((size_t)nw * nh);
+    if (nw < 4 || nh < 4 || (size_t)nw * (size_t)nh > (16u << 20)) return;
+    uint8_t *out = malloc((size_t)nw * nh * (size_t)c);
     if (!out) return;
+    float border[3] = {0, 0, 0};
+    for (int x = 0; x < w; x++)
+        for (int k = 0; k < c; k++)
+            border[k] += (float)(s->pixels[(size_t)x * (size_t)c + (size_t)k] +
+                                 s->pixels[((size_t)(h - 1) * w + x) * (size_t)c + (size_t)k]) / (2.f * (float)w);
     float contrast = rng_range(r, 0.7f, 1.2f), bright = rng_range(r, -20.f, 20.f);
     for (int y = 0; y < nh; y++) {
         int sy = y + dy0;
+        int dist_y = sy < 0 ? -sy : sy >= h ? sy - h + 1 : 0;
         sy = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
         for (int x = 0; x < nw; x++) {
             int sx = x + dx0;
+            int dist = dist_y + (sx < 0 ? -sx : sx >= w ? sx - w + 1 : 0);
             sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
-            float v = (s->pixels[(size_t)sy * w + sx] - 128.f) * contrast + 128.f + bright;
-            out[(size_t)y * nw + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            float fade = dist ? fminf(1.f, (float)dist / (0.3f * (float)h)) : 0.f;
+            float noise = dist ? rng_range(r, -6.f, 6.f) : 0.f;
+            for (int k = 0; k < c; k++) {
+                float edge = s->pixels[((size_t)sy * w + sx) * (size_t)c + (size_t)k];
+                float v = (edge + fade * (border[k] - edge) - 128.f) * contrast + 128.f + bright + noise;
+                out[((size_t)y * nw + x) * (size_t)c + (size_t)k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
         }
     }
     free(s->pixels);
@@ -99,21 +119,26 @@ static int draw_sample(loader *l, rng_t *r, sample *s, train_batch *stats) {
             if (synth_next(src->syn, &ss) != CRNN_OK) continue;
             s->w = ss.width;
             s->h = ss.height;
-            s->pixels = malloc((size_t)ss.width * ss.height);
+            const size_t row = (size_t)ss.width * (size_t)m->input_channels;
+            if ((ss.channels == 3 ? 3 : 1) != m->input_channels) {
+                set_error(&l->fatal_err, CRNN_ERR_ARG, "the generator draws %d channels, the model "
+                          "reads %d", ss.channels, m->input_channels);
+                return 0;
+            }
+            s->pixels = malloc(row * (size_t)ss.height);
             if (!s->pixels) break;
             for (int y = 0; y < ss.height; y++)
-                memcpy(s->pixels + (size_t)y * ss.width, ss.pixels + (size_t)y * ss.stride,
-                       (size_t)ss.width);
+                memcpy(s->pixels + (size_t)y * row, ss.pixels + (size_t)y * ss.stride, row);
             snprintf(s->text, sizeof s->text, "%s", ss.label);
         } else {
             long i = (long)(rng_u32(r) % (uint32_t)dataset_size(src->ds));
             const char *label = dataset_label(src->ds, i, &err);
-            if (!label || dataset_image(src->ds, i, &s->pixels, &s->w, &s->h, &err) != CRNN_OK) {
+            if (!label || dataset_image(src->ds, i, m->input_channels, &s->pixels, &s->w, &s->h, &err) != CRNN_OK) {
                 stats->skipped_unreadable++;
                 continue;
             }
             snprintf(s->text, sizeof s->text, "%s", label);
-            if (src->augment) augment(s, r);
+            if (src->augment) augment(s, m->input_channels, r);
         }
         uint32_t missing;
         s->n_labels = charset_encode(m, s->text, s->labels, LOADER_MAX_LABEL, &missing);
@@ -152,7 +177,8 @@ static train_batch *assemble(const crnn_model *m, sample *s, int n, long index) 
         total += (size_t)m->input_height * s[i].width;
         nl += (size_t)s[i].n_labels;
     }
-    b->input = malloc(sizeof(float) * total);
+    const int C = m->input_channels;
+    b->input = malloc(sizeof(float) * total * (size_t)C);
     b->widths = malloc(sizeof(int) * (size_t)n);
     b->labels = malloc(sizeof(int) * (nl ? nl : 1));
     b->label_off = malloc(sizeof(int) * (size_t)n);
@@ -170,9 +196,9 @@ static train_batch *assemble(const crnn_model *m, sample *s, int n, long index) 
     }
     size_t off = 0, lo = 0;
     for (int i = 0; i < n; i++) {
-        crnn_image im = {s[i].w, s[i].h, s[i].w, s[i].pixels};
-        image_to_input(b->input + off, scratch, &im, m->input_height, s[i].width, m->norm_mean,
-                       m->norm_std);
+        crnn_image im = {s[i].w, s[i].h, s[i].w * C, s[i].pixels, C};
+        image_to_input(b->input + off, total, scratch, &im, m->input_height, s[i].width,
+                       m->norm_mean, m->norm_std);
         off += (size_t)m->input_height * s[i].width;
         b->widths[i] = s[i].width;
         b->label_off[i] = (int)lo;
@@ -331,7 +357,8 @@ train_batch *batch_from_images(const crnn_model *m, const crnn_image *images,
         return NULL;
     }
     for (int i = 0; i < n; i++) {
-        s[i].pixels = (uint8_t *)images[i].pixels; /* read only; stride must equal width */
+        /* read only; stride must be width × the model's channels */
+        s[i].pixels = (uint8_t *)images[i].pixels;
         s[i].w = images[i].width;
         s[i].h = images[i].height;
         s[i].width = image_input_width(s[i].w, s[i].h, m->input_height, m->min_width);

@@ -25,11 +25,16 @@ const char *arch_expand(const char *arch);
 
 /* ---- init.c ---- */
 /* A new model from an architecture string (or preset), a charset name (see charset_build),
-   an input height and a seed: He-uniform convolutions, PyTorch-like recurrent weights with a
-   forget-gate bias of 1, identity batch-norm. */
+   an input height, input channels (1 grey, 3 RGB) and a seed: He-uniform convolutions,
+   PyTorch-like recurrent weights with a forget-gate bias of 1, identity batch-norm. */
 crnn_model *model_from_arch(const char *arch, const char *charset, int input_height,
-                            uint64_t seed, crnn_error *err);
+                            int input_channels, uint64_t seed, crnn_error *err);
 void model_init_params(crnn_model *m, uint64_t seed);
+/* The colour twin of a grey model: the same layers and weights, its first convolution's
+   weights split over R, G and B in the proportions of stb_image's luminance, so that on any
+   RGB image it computes what the grey model computes on that image's grey. Fine-tuning then
+   learns what colour adds. The grey model must not have its batch-norm folded. */
+crnn_model *model_to_colour(const crnn_model *grey, crnn_error *err);
 
 /* ---- charset.c ---- */
 /* Fills out (≥ 1 + max) with blank + the code points of a charset: "ascii" (printable

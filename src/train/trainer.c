@@ -105,10 +105,16 @@ static crnn_model *new_model(const crnn_train_options *o, crnn_error *err) {
             return NULL;
         crnn_model *m = model_parse(data, size, o->init_model, err);
         free(data);
+        if (m && o->input_channels == 3 && m->input_channels == 1) { /* --init grey --colour */
+            crnn_model *c = model_to_colour(m, err);
+            crnn_model_free(m);
+            m = c;
+        }
         return m;
     }
     return model_from_arch(o->arch ? o->arch : "fast", o->charset ? o->charset : "ascii",
-                           o->input_height > 0 ? o->input_height : 32, o->seed, err);
+                           o->input_height > 0 ? o->input_height : 32,
+                           o->input_channels == 3 ? 3 : 1, o->seed, err);
 }
 
 /* Data parallelism over the cores: each replica runs forward and backward on its share of the
@@ -209,6 +215,7 @@ static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m
             synth_config sc = synth_default_config();
             sc.seed = o->seed + 1000u * (uint64_t)i;
             sc.height = m->input_height;
+            sc.channels = m->input_channels;
             sc.font_manifest = o->synth_fonts;
             sc.background_dirs = o->synth_backgrounds;
             sc.wordlist = o->synth_words;
@@ -300,7 +307,7 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
     if (o->val_data) {
         dataset *vd = dataset_open(o->val_data, err);
         if (!vd) { s = err->code; goto done_sources; }
-        s = validation_load(&val, vd, o->val_max, err);
+        s = validation_load(&val, vd, o->val_max, m->input_channels, err);
         dataset_close(vd);
         if (s != CRNN_OK) goto done_sources;
         logf_(o, "validation: %d images from %s (%d unreadable)", val.n, o->val_data, val.unreadable);

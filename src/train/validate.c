@@ -9,7 +9,7 @@
 #include "train/loader.h"
 #include "train/validate.h"
 
-crnn_status validation_load(validation_set *v, dataset *d, int max, crnn_error *err) {
+crnn_status validation_load(validation_set *v, dataset *d, int max, int channels, crnn_error *err) {
     memset(v, 0, sizeof *v);
     long n = dataset_size(d);
     if (max > 0 && n > max) n = max;
@@ -22,7 +22,7 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, crnn_error *
         uint8_t *px;
         int w, h;
         const char *label = dataset_label(d, i, &e);
-        if (!label || dataset_image(d, i, &px, &w, &h, &e) != CRNN_OK) {
+        if (!label || dataset_image(d, i, channels, &px, &w, &h, &e) != CRNN_OK) {
             v->unreadable++;
             continue;
         }
@@ -30,7 +30,7 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, crnn_error *
         dataset_item_name(d, i, name, sizeof name);
         v->texts[v->n] = strdup(label);
         v->names[v->n] = strdup(name);
-        crnn_image im = {w, h, w, px};
+        crnn_image im = {w, h, w * channels, px, channels};
         v->images[v->n] = im;
         v->n++;
     }

@@ -16,7 +16,8 @@ typedef struct {
 } validation_set;
 
 /* Decodes up to max images (0 = all) of d into memory. */
-crnn_status validation_load(validation_set *v, dataset *d, int max, crnn_error *err);
+/* Loads up to max images of d (all if max ≤ 0), decoded to `channels` (the model's). */
+crnn_status validation_load(validation_set *v, dataset *d, int max, int channels, crnn_error *err);
 void validation_free(validation_set *v);
 
 typedef struct {

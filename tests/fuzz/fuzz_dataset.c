@@ -44,7 +44,7 @@ static void read_all(dataset *d, int images) {
         if (images) {
             uint8_t *px;
             int w, h;
-            if (dataset_image(d, i, &px, &w, &h, &err) == CRNN_OK) free(px);
+            if (dataset_image(d, i, 1, &px, &w, &h, &err) == CRNN_OK) free(px);
         }
     }
     crnn_error err;

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!px || w < 1 || h < 1 || w > CRNN_MAX_IMAGE_SIDE || h > CRNN_MAX_IMAGE_SIDE ||
         (uint64_t)w * (uint64_t)h > CRNN_MAX_IMAGE_PIXELS)
         abort();
-    crnn_image im = {w, h, w, px};
+    crnn_image im = {w, h, w, px, 1};
     crnn_params p = crnn_default_params();
     if (size & 1) { /* both decoders, chosen by something the fuzzer controls */
         p.decoder = CRNN_DECODE_BEAM;

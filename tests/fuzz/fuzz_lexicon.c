@@ -26,7 +26,7 @@ static void use(const crnn_lexicon *lex, const uint8_t *data, size_t size) {
         p.decoder = CRNN_DECODE_BEAM;
         p.beam_width = 3;
     }
-    crnn_image im = {48, 16, 48, img};
+    crnn_image im = {48, 16, 48, img, 1};
     crnn_result res;
     if (crnn_recognize_image(rec, &im, &p, &res) == CRNN_OK) {
         if (!res.text) abort();

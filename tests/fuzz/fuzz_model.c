@@ -18,7 +18,7 @@ static void exercise(crnn_model *m) {
     if (!rec) return;
     static uint8_t px[24 * 40];
     for (int i = 0; i < 24 * 40; i++) px[i] = (uint8_t)(i * 37 + (i / 40) * 11);
-    crnn_image im = {40, 24, 40, px};
+    crnn_image im = {40, 24, 40, px, 1};
     crnn_result res;
     if (crnn_recognize_image(rec, &im, NULL, &res) == CRNN_OK) crnn_result_free(&res);
     crnn_recognizer_free(rec);
