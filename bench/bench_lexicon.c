@@ -24,10 +24,13 @@
 #include <uthash.h>
 
 #include "ctc/ctc.h"
-#include "ctc/lexicon_decode.h"
+#include "decode/automaton_search.h"
+#include "decode/best_path.h"
+#include "decode/class_map.h"
+#include "decode/frames.h"
 #include "lexicon/lexicon.h"
 #include "model/model.h"
-#include "recognize/decode.h"
+#include "decode/decode.h"
 #include "train/train.h"
 #include "util/util.h"
 
@@ -44,6 +47,14 @@ typedef struct {
 
 /* Thread CPU time: the machine this runs on is often busy (training in the background), and
    wall time would count the time this thread was not running. */
+/* The exact walk over a lexicon's trie alone (no pattern). */
+static search_result trie_walk(automaton_search *s, const ctc_frames *f, const trie *t,
+                               const class_map *map, double floor, long budget) {
+    static int labels[4096];
+    automaton a = {t, map, NULL, NULL};
+    return automaton_search_run(s, f, &a, floor, budget, labels);
+}
+
 static double cpu_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -337,7 +348,7 @@ static int bk_candidates(const crnn_lexicon *lex, const ctc_frames *f, const cla
     float conf[1024];
     uint32_t q[1024];
     double scratch[2 * (2 * 1024 + 1)];
-    int n = ctc_greedy_decode(lp, T, C, lab, conf, NULL, 1024);
+    int n = best_path_decode(lp, T, C, lab, conf, NULL, 1024);
     for (int i = 0; i < n; i++) q[i] = casefold(m->charset[lab[i]]);
     out.n = dist.n = 0;
     bktree_query(&lex->bk, q, n, delta, &out, &dist, &stack);
@@ -369,7 +380,7 @@ static void sweep(const frame_set *s, const crnn_model *m, const crnn_lexicon *l
     class_map map;
     class_map_build(&map, m->charset, m->n_classes, 0, NULL);
     ctc_frames f = {0};
-    trie_search *ts = trie_search_new();
+    automaton_search *ts = automaton_search_new();
     double *v[3];
     for (int k = 0; k < 3; k++) v[k] = malloc(sizeof(double) * (size_t)s->n);
     printf("  %-7s %-24s %-33s %-24s %s\n", "words", "exact walk: med / p90", "walk, budget "
@@ -389,10 +400,10 @@ static void sweep(const frame_set *s, const crnn_model *m, const crnn_lexicon *l
             ctc_frames_prepare(&f, s->lp[i], s->T[i], s->C, NULL, NULL);
             double prep = cpu_now() - t0;
             t0 = cpu_now();
-            ctc_trie_search(ts, &f, &sub->trie, &map, -INFINITY, 0);
+            trie_walk(ts, &f, &sub->trie, &map, -INFINITY, 0);
             v[0][i] = prep + cpu_now() - t0;
             t0 = cpu_now();
-            trie_search_result res = ctc_trie_search(ts, &f, &sub->trie, &map, -INFINITY,
+            search_result res = trie_walk(ts, &f, &sub->trie, &map, -INFINITY,
                                                      CRNN_LEXICON_SEARCH_NODES);
             v[1][i] = prep + cpu_now() - t0;
             done += res.complete;
@@ -416,7 +427,7 @@ static void sweep(const frame_set *s, const crnn_model *m, const crnn_lexicon *l
     free(perm);
     class_map_free(&map);
     ctc_frames_free(&f);
-    trie_search_free(ts);
+    automaton_search_free(ts);
 }
 
 int main(int argc, char **argv) {

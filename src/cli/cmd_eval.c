@@ -133,10 +133,11 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     crnn_model *model = cli_load_model(model_path);
-    if (!model || decode_options_load(&dopt, "ocr-crnn eval") != 0) {
+    int loaded = model ? decode_options_load(&dopt, model, "ocr-crnn eval") : 1;
+    if (loaded != 0) {
         crnn_model_free(model);
         decode_options_free(&dopt);
-        return 1;
+        return loaded;
     }
     /* One recogniser whose layers are shared among the threads; BLAS's own would compete. */
     openblas_set_num_threads(1);

@@ -22,7 +22,8 @@
 #pragma GCC diagnostic pop
 #include <stb_image_write.h>
 
-#include "recognize/decode.h"
+#include "decode/decode.h"
+#include "recognize/recognizer.h"
 #include "util/util.h"
 
 #define LEFT 84          /* room for the row names */

@@ -4,7 +4,7 @@
 
 #include "ctc/ctc.h"
 #include "image/image.h"
-#include "recognize/decode.h"
+#include "decode/decode.h"
 #include "train/train.h"
 #include "train/loader.h"
 #include "train/validate.h"
