@@ -112,7 +112,7 @@ typedef struct crnn_pattern crnn_pattern;
 
 /* The out-of-vocabulary margin of crnn_default_params(), in nats (see "lexicons" below);
    chosen by measurement, docs/decoding.md. */
-#define CRNN_DEFAULT_LEXICON_MARGIN 5.0
+#define CRNN_DEFAULT_LEXICON_MARGIN 4.0
 
 typedef struct {
     crnn_decoder decoder;

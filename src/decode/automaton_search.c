@@ -166,7 +166,8 @@ search_result automaton_search_run(automaton_search *s, const ctc_frames *f, con
     search_result r = {-1, -INFINITY, 0, 0, 1, 0};
     const int T = f->T;
     if (T < 1) return r;
-    search_ctx c = {s, f, a, 0, -1, 0, labels, 0, node_budget, automaton_max_edges(a), 0, 0, 0};
+    search_ctx c = {.s = s, .f = f, .a = a, .best = 0, .best_id = -1, .best_labels = labels,
+                    .budget = node_budget, .max_edges = automaton_max_edges(a)};
     if (floor > -INFINITY) c.best = exp(floor - f->log_norm);
     if (c.max_edges > s->edges_cap) {
         automaton_edge *e = realloc(s->edges, sizeof *e * (size_t)c.max_edges);

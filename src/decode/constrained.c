@@ -120,7 +120,7 @@ static int word_labels(const crnn_lexicon *lex, const class_map *map, int word, 
 }
 
 static crnn_status choose_word(constrained_workspace *w, const crnn_model *m, const float *lp,
-                               int T, int C, const constraint *c, int n_free,
+                               int T, int C, const constraint *c, int n_free, double floor,
                                constrained_choice *out, crnn_error *err) {
     const crnn_lexicon *lex = c->lexicon;
     const class_map *map = &w->map[c->fold];
@@ -130,11 +130,11 @@ static crnn_status choose_word(constrained_workspace *w, const crnn_model *m, co
     automaton a = {&lex->trie, map, c->pattern, NULL};
     /* exact over the whole trie: unbounded for small lexicons, within a budget for large
        ones, where on confident frames it usually finishes long before the budget */
-    search_result r = automaton_search_run(w->search, &w->frames, &a, -INFINITY,
+    search_result r = automaton_search_run(w->search, &w->frames, &a, floor,
                                            large ? CRNN_LEXICON_SEARCH_NODES : 0, w->labels);
     if (r.oom) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
     int word = r.id;
-    double best = r.log_prob;
+    double best = word >= 0 ? r.log_prob : floor;
     out->complete = r.complete;
     if (large && !r.complete) {
         /* the paper's candidates: words within δ of the free text (in case folding), beside
@@ -144,7 +144,7 @@ static crnn_status choose_word(constrained_workspace *w, const crnn_model *m, co
                                           n_free, c->max_distance, &word, &best, err);
         if (s != CRNN_OK) return s;
     }
-    if (word < 0 && c->rescue && lex->n_words <= RESCUE_MAX_WORDS) {
+    if (word < 0 && c->margin < 0 && lex->n_words <= RESCUE_MAX_WORDS) {
         const float *alp = constrained_alignment_log_probs(w, lp, T, C, c->fold);
         if (!alp) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
         for (int i = 0; i < lex->n_words; i++) {
@@ -176,7 +176,7 @@ static crnn_status choose_word(constrained_workspace *w, const crnn_model *m, co
 
 static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_model *m,
                                        const float *lp, int T, int C, const constraint *c,
-                                       constrained_choice *out, crnn_error *err) {
+                                       double floor, constrained_choice *out, crnn_error *err) {
     if (!grow(w, T)) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
     if (!pattern_edges_of(&w->edges, c->pattern) || w->edges_model != m) {
         w->edges_model = NULL;
@@ -185,14 +185,14 @@ static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_mode
         w->edges_model = m;
     }
     automaton a = {NULL, NULL, c->pattern, &w->edges};
-    search_result r = automaton_search_run(w->search, &w->frames, &a, -INFINITY,
+    search_result r = automaton_search_run(w->search, &w->frames, &a, floor,
                                            CRNN_PATTERN_SEARCH_NODES, w->labels);
     if (r.oom) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
     out->complete = r.complete;
     int n = r.id >= 0 ? r.n_labels : -1;
-    double best = r.log_prob;
+    double best = r.id >= 0 ? r.log_prob : floor;
     const int *labels = w->labels;
-    if (!r.complete || (r.id < 0 && c->rescue)) {
+    if (!r.complete || (r.id < 0 && c->margin < 0)) {
         /* cut short, or nothing above the scaled range: a beam that follows the pattern */
         if (!w->beam && !(w->beam = prefix_beam_new()))
             return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
@@ -202,7 +202,7 @@ static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_mode
         if (nb >= 0) {
             double lpb = ctc_frames_score(&w->frames, w->beam_labels, nb, -INFINITY, w->scratch);
             if (lpb == -INFINITY) lpb = ctc_sequence_log_prob(lp, T, C, w->beam_labels, nb, w->scratch);
-            if (lpb > best || (n < 0 && lpb > -INFINITY)) {
+            if (lpb > best) {
                 n = nb;
                 best = lpb;
                 labels = w->beam_labels;
@@ -240,6 +240,8 @@ crnn_status constrained_decode(constrained_workspace *w, const crnn_model *m, co
         if (!alp) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
         out->free_log_prob = ctc_sequence_log_prob(alp, T, C, w->mapped, n_free, w->scratch);
     }
-    if (c->lexicon) return choose_word(w, m, lp, T, C, c, n_free, out, err);
-    return choose_pattern_text(w, m, lp, T, C, c, out, err);
+    /* slightly below free − margin: a match exactly at the margin is still kept */
+    double floor = c->margin >= 0 ? out->free_log_prob - c->margin - 1e-9 : -INFINITY;
+    if (c->lexicon) return choose_word(w, m, lp, T, C, c, n_free, floor, out, err);
+    return choose_pattern_text(w, m, lp, T, C, c, floor, out, err);
 }

@@ -10,8 +10,11 @@
    - patterns alone: CRNN_PATTERN_SEARCH_NODES states, then a prefix beam search that follows
      the pattern (prefix_beam.h);
    - and when every match underflowed the scaled probabilities (hundreds of nats below the
-     free text) but the caller wants a match whatever its probability (rescue): small lexicons
-     scored word by word, and patterns through the beam, in log space. */
+     free text) but the caller wants a match whatever its probability (no margin): small
+     lexicons scored word by word, and patterns through the beam, in log space.
+
+   With a margin, the search starts from the floor log p(free text) − margin instead of
+   nothing: an image far from any match (a word under a date pattern) is done with at once. */
 #ifndef CRNN_CONSTRAINED_H
 #define CRNN_CONSTRAINED_H
 
@@ -27,11 +30,14 @@ typedef struct {
     int fold;                    /* with a lexicon: match it in any case */
     int max_distance;            /* BK-tree δ; < 0: search a large lexicon to the end */
     const crnn_pattern *pattern; /* NULL, or only texts that match it */
-    int rescue;                  /* find a match however improbable (no margin to fall back on) */
+    double margin;               /* only matches within this many nats of the free text count
+                                    (the others would be dropped for it anyway: they bound the
+                                    search); < 0: a match however improbable, rescued in log
+                                    space if it underflows */
 } constraint;
 
 typedef struct {
-    int found;       /* a text within the constraint was found */
+    int found;       /* a text within the constraint (and the margin) was found */
     int word;        /* its lexicon word, -1 without a lexicon */
     const int *labels; /* its labels (case representatives when folded), n of them; valid
                           until the workspace's next use */

@@ -80,7 +80,8 @@ static crnn_status out_of_memory(crnn_error *err) {
     return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
 }
 
-crnn_status decode_check_params(const crnn_model *m, const crnn_params *p, crnn_error *err) {
+/* Everything but allow/deny, which class_mask_update checks when they change. */
+static crnn_status check_settings(const crnn_params *p, crnn_error *err) {
     if (p->decoder != CRNN_DECODE_GREEDY && p->decoder != CRNN_DECODE_BEAM)
         return set_error(err, CRNN_ERR_ARG, "unknown decoder %d", (int)p->decoder);
     if (p->decoder == CRNN_DECODE_BEAM &&
@@ -92,9 +93,15 @@ crnn_status decode_check_params(const crnn_model *m, const crnn_params *p, crnn_
                          (double)p->min_confidence);
     if (isnan(p->lexicon_margin))
         return set_error(err, CRNN_ERR_ARG, "lexicon_margin is not a number");
+    return CRNN_OK;
+}
+
+crnn_status decode_check_params(const crnn_model *m, const crnn_params *p, crnn_error *err) {
+    crnn_status s = check_settings(p, err);
+    if (s != CRNN_OK) return s;
     if (!m) return class_mask_check(p->allow, p->deny, err);
     class_mask cm = {0};
-    crnn_status s = class_mask_update(&cm, m, p->allow, p->deny, err);
+    s = class_mask_update(&cm, m, p->allow, p->deny, err);
     class_mask_free(&cm);
     return s;
 }
@@ -133,7 +140,7 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
                                  crnn_error *err, decode_trace *trace) {
     crnn_params defaults = crnn_default_params();
     if (!params) params = &defaults;
-    crnn_status s = decode_check_params(NULL, params, err);
+    crnn_status s = check_settings(params, err);
     if (s != CRNN_OK) return s;
     if (!grow_frames(dw, T)) return out_of_memory(err);
     s = class_mask_update(&dw->mask, m, params->allow, params->deny, err);
@@ -179,7 +186,7 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
         return out_of_memory(err);
     const double margin = params->lexicon_margin;
     constraint c = {lex, lex && params->lexicon_case_insensitive, params->lexicon_max_distance,
-                    params->pattern, !(margin >= 0)};
+                    params->pattern, margin >= 0 ? margin : -1};
     constrained_choice choice;
     s = constrained_decode(dw->constrained, m, lp, T, C, &c, dw->labels, n, &choice, err);
     if (s != CRNN_OK) return s;
