@@ -1,4 +1,5 @@
-/* bench_lexicon.c — what lexicon decoding costs, per word image, over best path alone.
+/* bench_lexicon.c — what lexicon (and pattern) decoding costs, per word image, over best path
+   alone.
 
    usage: bench_lexicon [--lexicon FILE] [--model FILE --images DIR] [--count N] [--sweep]
 
@@ -47,13 +48,6 @@ typedef struct {
 
 /* Thread CPU time: the machine this runs on is often busy (training in the background), and
    wall time would count the time this thread was not running. */
-/* The exact walk over a lexicon's trie alone (no pattern). */
-static search_result trie_walk(automaton_search *s, const ctc_frames *f, const trie *t,
-                               const class_map *map, double floor, long budget) {
-    static int labels[4096];
-    automaton a = {t, map, NULL, NULL};
-    return automaton_search_run(s, f, &a, floor, budget, labels);
-}
 
 static double cpu_now(void) {
     struct timespec ts;
@@ -270,18 +264,24 @@ static void model_frames(frame_set *s, const char *model_path, const char *dir, 
 typedef struct {
     const char *name;
     int decoder, beam, fold, distance, small;
+    const char *allow, *pattern; /* constraints without a lexicon */
 } mode;
 
 static void time_modes(const frame_set *s, const crnn_model *m, const crnn_lexicon *lex,
                        const crnn_lexicon *const *small) {
     static const mode modes[] = {
-        {"beam search, width 10", 1, 10, 0, 3, 0},
-        {"50-word lexicon (exact)", 0, 10, 0, 3, 1},
-        {"50-word lexicon, ignore case", 0, 10, 1, 3, 1},
-        {"100k lexicon (default)", 0, 10, 0, 3, 0},
-        {"100k lexicon, ignore case", 0, 10, 1, 3, 0},
-        {"100k lexicon, always exact (delta < 0)", 0, 10, 0, -1, 0},
-        {"beam 10 + 100k lexicon", 1, 10, 0, 3, 0},
+        {"beam search, width 10", 1, 10, 0, 3, 0, NULL, NULL},
+        {"50-word lexicon (exact)", 0, 10, 0, 3, 1, NULL, NULL},
+        {"50-word lexicon, ignore case", 0, 10, 1, 3, 1, NULL, NULL},
+        {"100k lexicon (default)", 0, 10, 0, 3, 0, NULL, NULL},
+        {"100k lexicon, ignore case", 0, 10, 1, 3, 0, NULL, NULL},
+        {"100k lexicon, always exact (delta < 0)", 0, 10, 0, -1, 0, NULL, NULL},
+        {"beam 10 + 100k lexicon", 1, 10, 0, 3, 0, NULL, NULL},
+        {"--digits (a class mask)", 0, 10, 0, 3, 0, "0-9", NULL},
+        {"pattern: a date or a price", 0, 10, 0, 3, 0, NULL,
+         "\\d{2}/\\d{2}/\\d{4}|\\$\\d{1,3}(,\\d{3})*\\.\\d\\d"},
+        {"pattern: [A-Za-z]+ (any word)", 0, 10, 0, 3, 0, NULL, "[A-Za-z]+"},
+        {"pattern: .* (any text)", 0, 10, 0, 3, 0, NULL, ".*"},
     };
     decode_workspace *dw = decode_workspace_new();
     double *base = malloc(sizeof(double) * (size_t)s->n), *v = malloc(sizeof(double) * (size_t)s->n);
@@ -307,6 +307,9 @@ static void time_modes(const frame_set *s, const crnn_model *m, const crnn_lexic
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
         const mode *md = &modes[k];
         crnn_params p = crnn_default_params();
+        crnn_pattern *pattern = md->pattern ? crnn_pattern_compile(&md->pattern, 1, NULL) : NULL;
+        p.pattern = pattern;
+        p.allow = md->allow;
         p.decoder = md->decoder ? CRNN_DECODE_BEAM : CRNN_DECODE_GREEDY;
         p.beam_width = md->beam;
         p.lexicon_case_insensitive = md->fold;
@@ -333,14 +336,23 @@ static void time_modes(const frame_set *s, const crnn_model *m, const crnn_lexic
                mx * 1e3);
         if (with_truth) printf("   (word right %d%%)", 100 * hits / with_truth);
         printf("\n");
+        crnn_pattern_free(pattern);
     }
     free(base);
     free(v);
     decode_workspace_free(dw);
 }
 
-/* BK-tree candidates within delta of the best-path text, scored exactly: decode.c's fallback,
-   alone. Returns the number of candidates. */
+/* The exact walk over a lexicon's trie alone (no pattern). */
+static search_result trie_walk(automaton_search *s, const ctc_frames *f, const trie *t,
+                               const class_map *map, double floor, long budget) {
+    int labels[4096]; /* longer than any test or bench input */
+    automaton a = {t, map, NULL, NULL};
+    return automaton_search_run(s, f, &a, floor, budget, labels);
+}
+
+/* BK-tree candidates within delta of the best-path text, scored exactly: the decoder's
+   fallback, alone. Returns the number of candidates. */
 static int bk_candidates(const crnn_lexicon *lex, const ctc_frames *f, const class_map *map,
                          const crnn_model *m, const float *lp, int T, int C, int delta) {
     static int_vec out, dist, stack;
