@@ -68,9 +68,10 @@ static int reserve_level(search_ctx *c, int depth) {
         s->levels = p;
         s->levels_cap = cap;
     }
-    if (c->kids_top + (size_t)c->max_edges > s->kids_cap) {
+    /* + 1: an automaton without edges (the pattern "") still gets a buffer to point into */
+    if (c->kids_top + (size_t)c->max_edges + 1 > s->kids_cap) {
         size_t cap = s->kids_cap ? s->kids_cap : 256;
-        while (cap < c->kids_top + (size_t)c->max_edges) cap *= 2;
+        while (cap < c->kids_top + (size_t)c->max_edges + 1) cap *= 2;
         kid *k = realloc(s->kids, sizeof(kid) * cap);
         if (!k) return 0;
         s->kids = k;

@@ -11,6 +11,11 @@
 
 #define MAX_NFA_STATES 100000
 #define MAX_DFA_STATES 4096
+/* The subset construction's memory (NFA states listed in all DFA states) and work (NFA
+   states looked at): a pattern with many states that each stand for many NFA states would
+   otherwise take gigabytes or minutes before the state limit stops it. */
+#define MAX_SUBSET_MEMBERS (8 << 20)
+#define MAX_SUBSET_WORK (64L << 20)
 
 /* ---- NFA ---- */
 
@@ -159,6 +164,7 @@ typedef struct {
     int32_t *next; /* n × n_symbols, grown with the states */
     uint8_t *accepting;
     int n_symbols, nfa_accept;
+    long members_total;
     int oom;
 } subsets;
 
@@ -212,7 +218,7 @@ static int intern(subsets *b, const int *list, int n) {
         if (b->n_members[id] == n && !memcmp(b->members[id], list, sizeof(int) * (size_t)n))
             return id;
     }
-    if (b->n >= MAX_DFA_STATES) return -1;
+    if (b->n >= MAX_DFA_STATES || b->members_total + n > MAX_SUBSET_MEMBERS) return -1;
     if (b->n == b->cap) {
         int cap = b->cap ? b->cap * 2 : 64;
         int **m = realloc(b->members, sizeof *m * (size_t)cap);
@@ -230,6 +236,7 @@ static int intern(subsets *b, const int *list, int n) {
     if (!copy) return b->oom = 1, -1;
     memcpy(copy, list, sizeof(int) * (size_t)n);
     int id = b->n++;
+    b->members_total += n;
     b->members[id] = copy;
     b->n_members[id] = n;
     b->accepting[id] = 0;
@@ -444,7 +451,13 @@ crnn_pattern *rx_compile(const rx_tree *t, crnn_error *err) {
     b.mark[f.start] = b.stamp;
     int n = closure(&b, list, 1);
     if (intern(&b, list, n) < 0) goto oom;
+    long work = 0;
     for (int d = 0; d < b.n; d++) { /* b.n grows as new subsets appear */
+        work += (long)k * b.n_members[d];
+        if (work > MAX_SUBSET_WORK) {
+            set_error(err, CRNN_ERR_LIMIT, "pattern too complex: its automaton takes too long to build");
+            goto fail;
+        }
         for (int c = 0; c < k; c++) {
             b.stamp++;
             int nt = 0;
@@ -463,7 +476,7 @@ crnn_pattern *rx_compile(const rx_tree *t, crnn_error *err) {
                     if (b.oom) goto oom;
                     set_error(err, CRNN_ERR_LIMIT,
                               "pattern too complex: its automaton passes %d states",
-                              MAX_DFA_STATES);
+                              b.n >= MAX_DFA_STATES ? MAX_DFA_STATES : b.n);
                     goto fail;
                 }
             }
