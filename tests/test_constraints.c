@@ -217,6 +217,9 @@ static void test_pattern_errors(void) {
     /* too large, matches nothing, too many */
     const char *big = "(a{255}){255}";
     CHECK(!crnn_pattern_compile(&big, 1, &err) && err.code == CRNN_ERR_LIMIT);
+    const char *wide = "(a|b)*a(a|b){12}"; /* its minimal DFA has 2^13 states */
+    CHECK(!crnn_pattern_compile(&wide, 1, &err) && err.code == CRNN_ERR_LIMIT &&
+          strstr(err.message, "too complex"));
     const char *none = "[^\\x{0}-\\x{10FFFF}]";
     CHECK(!crnn_pattern_compile(&none, 1, &err) && strstr(err.message, "matches no text"));
     CHECK(!crnn_pattern_compile(two, 0, &err) && err.code == CRNN_ERR_ARG);

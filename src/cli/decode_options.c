@@ -88,7 +88,9 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
     case DECODE_OPT_ALLOW:
     case DECODE_OPT_DENY:
     case DECODE_OPT_DIGITS: {
-        const char *what = c == DECODE_OPT_DENY ? "--deny" : c == DECODE_OPT_ALLOW ? "--allow" : "--digits";
+        const char *what = c == DECODE_OPT_DENY    ? "--deny"
+                           : c == DECODE_OPT_ALLOW ? "--allow"
+                                                   : "--digits";
         if (c == DECODE_OPT_DIGITS) arg = "0-9";
         /* each value must make sense alone; several --allow (or --digits) add up */
         crnn_error err;

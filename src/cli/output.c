@@ -44,7 +44,8 @@ int out_open(out_sink *o, const char *path, out_format format, int with_rejected
         }
     }
     if (format == OUT_CSV)
-        fputs(with_rejected ? "path,text,confidence,rejected,error\n" : "path,text,confidence,error\n",
+        fputs(with_rejected ? "path,text,confidence,rejected,error\n"
+                            : "path,text,confidence,error\n",
               o->f);
     return 0;
 }

@@ -145,7 +145,8 @@ static void visit(search_ctx *c, automaton_state state, int label, int depth) {
     for (int i = 1; i < n; i++) { /* insertion sort, best bound first */
         kid x = k[i];
         int j = i - 1;
-        while (j >= 0 && (k[j].bound < x.bound || (k[j].bound == x.bound && k[j].order > x.order))) {
+        while (j >= 0 &&
+               (k[j].bound < x.bound || (k[j].bound == x.bound && k[j].order > x.order))) {
             k[j + 1] = k[j];
             j--;
         }

@@ -61,7 +61,8 @@ crnn_status class_mask_update(class_mask *cm, const crnn_model *m, const char *a
     allowed[0] = 1; /* the blank: always, or no text could ever end */
     for (int k = 1; k < m->n_classes; k++) {
         uint32_t cp = m->charset[k];
-        allowed[k] = (uint8_t)((!allow || char_set_has(&yes, cp)) && !(deny && char_set_has(&no, cp)));
+        int in = !allow || char_set_has(&yes, cp), out = deny && char_set_has(&no, cp);
+        allowed[k] = (uint8_t)(in && !out);
         cm->n_allowed += allowed[k];
         cm->masks_any |= !allowed[k];
     }

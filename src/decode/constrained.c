@@ -201,7 +201,8 @@ static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_mode
         if (nb == -1) return set_error(err, CRNN_ERR_NOMEM, "out of memory in beam search");
         if (nb >= 0) {
             double lpb = ctc_frames_score(&w->frames, w->beam_labels, nb, -INFINITY, w->scratch);
-            if (lpb == -INFINITY) lpb = ctc_sequence_log_prob(lp, T, C, w->beam_labels, nb, w->scratch);
+            if (lpb == -INFINITY) /* underflowed in the scaled frames: in log space */
+                lpb = ctc_sequence_log_prob(lp, T, C, w->beam_labels, nb, w->scratch);
             if (lpb > best) {
                 n = nb;
                 best = lpb;
@@ -228,7 +229,8 @@ crnn_status constrained_decode(constrained_workspace *w, const crnn_model *m, co
     crnn_status s = prepare_maps(w, m, err);
     if (s == CRNN_OK) s = ctc_frames_prepare(&w->frames, lp, T, C, fold ? w->rep : NULL, err);
     if (s != CRNN_OK) return s;
-    if (!grow(w, T > n_free ? T : n_free)) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
+    if (!grow(w, T > n_free ? T : n_free))
+        return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
     if (!w->search && !(w->search = automaton_search_new()))
         return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
     for (int i = 0; i < n_free; i++) w->mapped[i] = fold ? w->rep[free_labels[i]] : free_labels[i];

@@ -37,6 +37,8 @@ typedef struct {
     const int *labels, *start, *end;
     int constrained;            /* the text came from the lexicon or pattern, not the free text */
     int lexicon_word;           /* the lexicon entry chosen, -1 if none (or free text kept) */
+    int search_complete;        /* with a lexicon or pattern: its exact search ran to the end
+                                   (else a fallback added its best) */
     double free_log_prob;       /* log p(free text), case forms summed with a folded lexicon */
 } decode_trace;
 

@@ -149,6 +149,7 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
     if (!lp) return out_of_memory(err);
     res->rejected = 0;
     res->fallback = 0;
+    res->free_log_prob = 0;
 
     /* ---- the free text ---- */
     int n;
@@ -194,7 +195,10 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
     res->free_text = labels_to_utf8(m, dw->labels, n);
     if (!res->free_text) return set_error(err, CRNN_ERR_NOMEM, "out of memory for the result");
     res->free_log_prob = choice.free_log_prob;
-    if (trace) trace->free_log_prob = choice.free_log_prob;
+    if (trace) {
+        trace->free_log_prob = choice.free_log_prob;
+        trace->search_complete = choice.complete;
+    }
     int use = choice.found && !(margin >= 0 && choice.log_prob < choice.free_log_prob - margin);
     if (!use) { /* out of vocabulary, or no match: the free text, flagged */
         res->fallback = 1;

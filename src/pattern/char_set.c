@@ -129,17 +129,22 @@ int char_set_read_char(const char *text, int *pos, int end, uint32_t *cp, int *e
         int i = at + 3, digits = 0;
         for (; i < end && text[i] != '}'; i++, digits++) {
             char h = text[i];
-            int d = h >= '0' && h <= '9' ? h - '0' : (h | 0x20) >= 'a' && (h | 0x20) <= 'f' ? (h | 0x20) - 'a' + 10 : -1;
+            char lower = (char)(h | 0x20);
+            int d = h >= '0' && h <= '9'           ? h - '0'
+                    : lower >= 'a' && lower <= 'f' ? lower - 'a' + 10
+                                                   : -1;
             if (d < 0 || digits >= 6) {
                 *error_pos = i;
-                *reason = d < 0 ? "\\x{...} holds hexadecimal digits only" : "\\x{...}: more than 6 digits";
+                *reason = d < 0 ? "\\x{...} holds hexadecimal digits only"
+                                : "\\x{...}: more than 6 digits";
                 return 0;
             }
             v = v * 16 + (uint32_t)d;
         }
         if (i >= end || digits == 0 || v > CHAR_SET_MAX_CP || (v >= 0xD800 && v <= 0xDFFF)) {
             *error_pos = at;
-            *reason = i >= end ? "\\x{ without its closing }" : "\\x{...} is not a Unicode code point";
+            *reason = i >= end ? "\\x{ without its closing }"
+                               : "\\x{...} is not a Unicode code point";
             return 0;
         }
         *cp = v;
@@ -148,7 +153,8 @@ int char_set_read_char(const char *text, int *pos, int end, uint32_t *cp, int *e
     }
     if (is_alnum(c)) {
         *error_pos = at;
-        *reason = "unknown escape (known: \\d \\w \\s \\D \\W \\S \\x{HHHH}, or a backslash before punctuation)";
+        *reason = "unknown escape (known: \\d \\w \\s \\D \\W \\S \\x{HHHH}, or a backslash "
+                  "before punctuation)";
         return 0;
     }
     int used = utf8_decode(text + at + 1, (size_t)(end - at - 1), cp);
@@ -221,7 +227,8 @@ void char_set_caret(const char *text, int byte_offset, char *out, size_t size) {
     while (to < n && ((unsigned char)text[to] & 0xC0) == 0x80) to++;
     const char *pre = from > 0 ? "..." : "";
     int col = (int)strlen(pre) + char_set_column(text + from, byte_offset - from);
-    int k = snprintf(out, size, "    %s%.*s%s\n    ", pre, to - from, text + from, to < n ? "..." : "");
+    int k = snprintf(out, size, "    %s%.*s%s\n    ", pre, to - from, text + from,
+                     to < n ? "..." : "");
     for (int i = 0; i < col && k >= 0 && (size_t)k + 2 < size; i++) out[k++] = ' ';
     if (k >= 0 && (size_t)k + 2 <= size) {
         out[k++] = '^';

@@ -339,7 +339,8 @@ static int minimize(int n, int k, int32_t **next, uint8_t **accepting, int *star
         for (size_t j = 0; j < cap; j++) table[j] = -1;
         for (int s = 0; s < n; s++) {
             uint64_t h = 1469598103934665603ull ^ (uint64_t)cls[s];
-            for (int c = 0; c < k; c++) h = (h ^ (uint64_t)(uint32_t)TARGET(s, c)) * 1099511628211ull;
+            for (int c = 0; c < k; c++)
+                h = (h ^ (uint64_t)(uint32_t)TARGET(s, c)) * 1099511628211ull;
             size_t j = h & (cap - 1);
             for (;; j = (j + 1) & (cap - 1)) {
                 if (table[j] < 0) { /* a new class */
@@ -442,7 +443,8 @@ crnn_pattern *rx_compile(const rx_tree *t, crnn_error *err) {
     b.mark = calloc((size_t)a.n, sizeof(int));
     if (!in_set || !list || !targets || !b.stack || !b.mark) goto oom;
     for (int i = 0; i < t->n_sets; i++)
-        for (int c = 0; c < k; c++) in_set[(size_t)i * k + c] = (uint8_t)char_set_has(&t->sets[i], bounds[c]);
+        for (int c = 0; c < k; c++)
+            in_set[(size_t)i * k + c] = (uint8_t)char_set_has(&t->sets[i], bounds[c]);
     b.a = &a;
     b.n_symbols = k;
     b.nfa_accept = f.end;
@@ -455,7 +457,8 @@ crnn_pattern *rx_compile(const rx_tree *t, crnn_error *err) {
     for (int d = 0; d < b.n; d++) { /* b.n grows as new subsets appear */
         work += (long)k * b.n_members[d];
         if (work > MAX_SUBSET_WORK) {
-            set_error(err, CRNN_ERR_LIMIT, "pattern too complex: its automaton takes too long to build");
+            set_error(err, CRNN_ERR_LIMIT,
+                      "pattern too complex: its automaton takes too long to build");
             goto fail;
         }
         for (int c = 0; c < k; c++) {
@@ -463,7 +466,8 @@ crnn_pattern *rx_compile(const rx_tree *t, crnn_error *err) {
             int nt = 0;
             for (int i = 0; i < b.n_members[d]; i++) {
                 const nfa_state *st = &a.s[b.members[d][i]];
-                if (st->set >= 0 && in_set[(size_t)st->set * k + c] && b.mark[st->out[0]] != b.stamp) {
+                if (st->set >= 0 && in_set[(size_t)st->set * k + c] &&
+                    b.mark[st->out[0]] != b.stamp) {
                     b.mark[st->out[0]] = b.stamp;
                     targets[nt++] = st->out[0];
                 }

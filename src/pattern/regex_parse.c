@@ -106,7 +106,8 @@ static int parse_atom(parser *p) {
         }
         int inner = parse_alt(p);
         if (inner < 0) return -1;
-        if (p->pos >= p->n || p->s[p->pos] != ')') return fail(p, open, "'(' without its closing ')'");
+        if (p->pos >= p->n || p->s[p->pos] != ')')
+            return fail(p, open, "'(' without its closing ')'");
         p->pos++;
         p->depth--;
         return inner;
@@ -121,8 +122,10 @@ static int parse_atom(parser *p) {
         return fail(p, p->pos, "nothing before it to repeat");
     case ')': return fail(p, p->pos, "')' without an opening '('");
     case ']': return fail(p, p->pos, "']' without an opening '[' (write \\] for the character)");
-    case '^': return fail(p, p->pos, "'^' only at the very start (patterns always match the whole text)");
-    case '$': return fail(p, p->pos, "'$' only at the very end (patterns always match the whole text)");
+    case '^':
+        return fail(p, p->pos, "'^' only at the very start (patterns always match the whole text)");
+    case '$':
+        return fail(p, p->pos, "'$' only at the very end (patterns always match the whole text)");
     default: break;
     }
     int at = p->pos, oom = 0;
