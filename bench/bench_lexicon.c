@@ -1,4 +1,5 @@
-/* bench_lexicon.c — what lexicon decoding costs, per word image, over best path alone.
+/* bench_lexicon.c — what lexicon (and pattern) decoding costs, per word image, over best path
+   alone.
 
    usage: bench_lexicon [--lexicon FILE] [--model FILE --images DIR] [--count N] [--sweep]
 
@@ -24,10 +25,13 @@
 #include <uthash.h>
 
 #include "ctc/ctc.h"
-#include "ctc/lexicon_decode.h"
+#include "decode/automaton_search.h"
+#include "decode/best_path.h"
+#include "decode/class_map.h"
+#include "decode/frames.h"
 #include "lexicon/lexicon.h"
 #include "model/model.h"
-#include "recognize/decode.h"
+#include "decode/decode.h"
 #include "train/train.h"
 #include "util/util.h"
 
@@ -44,6 +48,7 @@ typedef struct {
 
 /* Thread CPU time: the machine this runs on is often busy (training in the background), and
    wall time would count the time this thread was not running. */
+
 static double cpu_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -259,18 +264,24 @@ static void model_frames(frame_set *s, const char *model_path, const char *dir, 
 typedef struct {
     const char *name;
     int decoder, beam, fold, distance, small;
+    const char *allow, *pattern; /* constraints without a lexicon */
 } mode;
 
 static void time_modes(const frame_set *s, const crnn_model *m, const crnn_lexicon *lex,
                        const crnn_lexicon *const *small) {
     static const mode modes[] = {
-        {"beam search, width 10", 1, 10, 0, 3, 0},
-        {"50-word lexicon (exact)", 0, 10, 0, 3, 1},
-        {"50-word lexicon, ignore case", 0, 10, 1, 3, 1},
-        {"100k lexicon (default)", 0, 10, 0, 3, 0},
-        {"100k lexicon, ignore case", 0, 10, 1, 3, 0},
-        {"100k lexicon, always exact (delta < 0)", 0, 10, 0, -1, 0},
-        {"beam 10 + 100k lexicon", 1, 10, 0, 3, 0},
+        {"beam search, width 10", 1, 10, 0, 3, 0, NULL, NULL},
+        {"50-word lexicon (exact)", 0, 10, 0, 3, 1, NULL, NULL},
+        {"50-word lexicon, ignore case", 0, 10, 1, 3, 1, NULL, NULL},
+        {"100k lexicon (default)", 0, 10, 0, 3, 0, NULL, NULL},
+        {"100k lexicon, ignore case", 0, 10, 1, 3, 0, NULL, NULL},
+        {"100k lexicon, always exact (delta < 0)", 0, 10, 0, -1, 0, NULL, NULL},
+        {"beam 10 + 100k lexicon", 1, 10, 0, 3, 0, NULL, NULL},
+        {"--digits (a class mask)", 0, 10, 0, 3, 0, "0-9", NULL},
+        {"pattern: a date or a price", 0, 10, 0, 3, 0, NULL,
+         "\\d{2}/\\d{2}/\\d{4}|\\$\\d{1,3}(,\\d{3})*\\.\\d\\d"},
+        {"pattern: [A-Za-z]+ (any word)", 0, 10, 0, 3, 0, NULL, "[A-Za-z]+"},
+        {"pattern: .* (any text)", 0, 10, 0, 3, 0, NULL, ".*"},
     };
     decode_workspace *dw = decode_workspace_new();
     double *base = malloc(sizeof(double) * (size_t)s->n), *v = malloc(sizeof(double) * (size_t)s->n);
@@ -296,23 +307,31 @@ static void time_modes(const frame_set *s, const crnn_model *m, const crnn_lexic
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
         const mode *md = &modes[k];
         crnn_params p = crnn_default_params();
+        crnn_pattern *pattern = md->pattern ? crnn_pattern_compile(&md->pattern, 1, NULL) : NULL;
+        p.pattern = pattern;
+        p.allow = md->allow;
         p.decoder = md->decoder ? CRNN_DECODE_BEAM : CRNN_DECODE_GREEDY;
         p.beam_width = md->beam;
         p.lexicon_case_insensitive = md->fold;
         p.lexicon_max_distance = md->distance;
-        int hits = 0, with_truth = 0;
+        int hits = 0, with_truth = 0, cut_short = 0;
         for (int i = 0; i < s->n; i++) {
             p.lexicon = md->small ? small[i] : (strstr(md->name, "lexicon") ? lex : NULL);
             double best = 1e9;
+            /* untimed: is the answer right, and did the exact walk finish */
+            decode_trace tr;
+            decode_frames_traced(dw, m, s->lp[i], s->T[i], s->C, &p, &r, NULL, &tr);
+            if (p.lexicon || p.pattern) cut_short += !tr.search_complete;
+            if (s->truth[i] >= 0 && p.lexicon) {
+                with_truth++;
+                hits += !(md->fold ? strcasecmp : strcmp)(r.text, crnn_lexicon_word(lex, s->truth[i]));
+            }
+            crnn_result_free(&r);
             for (int rep = 0; rep < 2; rep++) {
                 double t0 = cpu_now();
                 decode_frames(dw, m, s->lp[i], s->T[i], s->C, &p, &r, NULL);
                 double dt = cpu_now() - t0;
                 best = dt < best ? dt : best;
-                if (rep == 0 && s->truth[i] >= 0 && p.lexicon) {
-                    with_truth++;
-                    hits += !(md->fold ? strcasecmp : strcmp)(r.text, crnn_lexicon_word(lex, s->truth[i]));
-                }
                 crnn_result_free(&r);
             }
             v[i] = best - base[i];
@@ -321,15 +340,25 @@ static void time_modes(const frame_set *s, const crnn_model *m, const crnn_lexic
         printf("  + %-34s %8.3f ms median, %8.3f p90, %8.3f max", md->name, med * 1e3, p90 * 1e3,
                mx * 1e3);
         if (with_truth) printf("   (word right %d%%)", 100 * hits / with_truth);
+        if (p.lexicon || p.pattern) printf("   (walk cut short: %d of %d)", cut_short, s->n);
         printf("\n");
+        crnn_pattern_free(pattern);
     }
     free(base);
     free(v);
     decode_workspace_free(dw);
 }
 
-/* BK-tree candidates within delta of the best-path text, scored exactly: decode.c's fallback,
-   alone. Returns the number of candidates. */
+/* The exact walk over a lexicon's trie alone (no pattern). */
+static search_result trie_walk(automaton_search *s, const ctc_frames *f, const trie *t,
+                               const class_map *map, double floor, long budget) {
+    int labels[4096]; /* longer than any test or bench input */
+    automaton a = {t, map, NULL, NULL};
+    return automaton_search_run(s, f, &a, floor, budget, labels);
+}
+
+/* BK-tree candidates within delta of the best-path text, scored exactly: the decoder's
+   fallback, alone. Returns the number of candidates. */
 static int bk_candidates(const crnn_lexicon *lex, const ctc_frames *f, const class_map *map,
                          const crnn_model *m, const float *lp, int T, int C, int delta) {
     static int_vec out, dist, stack;
@@ -337,7 +366,7 @@ static int bk_candidates(const crnn_lexicon *lex, const ctc_frames *f, const cla
     float conf[1024];
     uint32_t q[1024];
     double scratch[2 * (2 * 1024 + 1)];
-    int n = ctc_greedy_decode(lp, T, C, lab, conf, NULL, 1024);
+    int n = best_path_decode(lp, T, C, lab, conf, NULL, 1024);
     for (int i = 0; i < n; i++) q[i] = casefold(m->charset[lab[i]]);
     out.n = dist.n = 0;
     bktree_query(&lex->bk, q, n, delta, &out, &dist, &stack);
@@ -369,7 +398,7 @@ static void sweep(const frame_set *s, const crnn_model *m, const crnn_lexicon *l
     class_map map;
     class_map_build(&map, m->charset, m->n_classes, 0, NULL);
     ctc_frames f = {0};
-    trie_search *ts = trie_search_new();
+    automaton_search *ts = automaton_search_new();
     double *v[3];
     for (int k = 0; k < 3; k++) v[k] = malloc(sizeof(double) * (size_t)s->n);
     printf("  %-7s %-24s %-33s %-24s %s\n", "words", "exact walk: med / p90", "walk, budget "
@@ -389,10 +418,10 @@ static void sweep(const frame_set *s, const crnn_model *m, const crnn_lexicon *l
             ctc_frames_prepare(&f, s->lp[i], s->T[i], s->C, NULL, NULL);
             double prep = cpu_now() - t0;
             t0 = cpu_now();
-            ctc_trie_search(ts, &f, &sub->trie, &map, -INFINITY, 0);
+            trie_walk(ts, &f, &sub->trie, &map, -INFINITY, 0);
             v[0][i] = prep + cpu_now() - t0;
             t0 = cpu_now();
-            trie_search_result res = ctc_trie_search(ts, &f, &sub->trie, &map, -INFINITY,
+            search_result res = trie_walk(ts, &f, &sub->trie, &map, -INFINITY,
                                                      CRNN_LEXICON_SEARCH_NODES);
             v[1][i] = prep + cpu_now() - t0;
             done += res.complete;
@@ -416,7 +445,7 @@ static void sweep(const frame_set *s, const crnn_model *m, const crnn_lexicon *l
     free(perm);
     class_map_free(&map);
     ctc_frames_free(&f);
-    trie_search_free(ts);
+    automaton_search_free(ts);
 }
 
 int main(int argc, char **argv) {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # lexicon_accuracy.sh — word accuracy of MODEL on SVT (training split): lexicon-free, with each
-# image's 50-word lexicon (the SVT-50 protocol) and with the 100k English lexicon.
+# image's 50-word lexicon (the SVT-50 protocol) and with the 100k English lexicon, each with the
+# default out-of-vocabulary margin and without one (--lexicon-margin off).
 #
 #   bench/lexicon_accuracy.sh MODEL [DATA_DIR] [BUILD_DIR]
 #
@@ -31,7 +32,8 @@ run() {
 echo "$(grep -c . "$data/labels.tsv") images of $data, model $model"
 run "lexicon-free, best path"
 run "lexicon-free, beam search (width 10)" --beam 10
-run "50-word lexicons (lexicon50.tsv)" --lexicon-per-image "$data/lexicon50.tsv" --lexicon-ignore-case
-run "100k English lexicon" --lexicon "$lexicon" --lexicon-ignore-case
-run "100k English lexicon, always exact" --lexicon "$lexicon" --lexicon-ignore-case --lexicon-distance -1
-run "100k English lexicon, margin 5 nats (OOV)" --lexicon "$lexicon" --lexicon-ignore-case --lexicon-margin 5
+run "50-word lexicons, margin off (the protocol)" --lexicon-per-image "$data/lexicon50.tsv" --lexicon-ignore-case --lexicon-margin off
+run "50-word lexicons, default margin" --lexicon-per-image "$data/lexicon50.tsv" --lexicon-ignore-case
+run "100k English lexicon, default margin" --lexicon "$lexicon" --lexicon-ignore-case
+run "100k English lexicon, default margin, exact" --lexicon "$lexicon" --lexicon-ignore-case --lexicon-distance -1
+run "100k English lexicon, margin off" --lexicon "$lexicon" --lexicon-ignore-case --lexicon-margin off

@@ -121,28 +121,55 @@ typedef enum {
 } crnn_decoder;
 
 typedef struct crnn_lexicon crnn_lexicon;
+typedef struct crnn_pattern crnn_pattern;
+
+/* The out-of-vocabulary margin of crnn_default_params(), in nats (see "lexicons" below);
+   chosen by measurement, docs/decoding.md. */
+#define CRNN_DEFAULT_LEXICON_MARGIN 4.0
 
 typedef struct {
     crnn_decoder decoder;
     int beam_width;                /* beam search only; default 10 */
     const crnn_lexicon *lexicon;   /* NULL = lexicon-free */
     int lexicon_case_insensitive;  /* match the lexicon ignoring case */
-    float lexicon_margin;          /* keep the free text if no lexicon word is within this
-                                      many nats of it; < 0 disables the fallback */
+    float lexicon_margin;          /* lexicon or pattern: keep the free text when the best match
+                                      is more than this many nats less probable than it;
+                                      default CRNN_DEFAULT_LEXICON_MARGIN; < 0: always a match
+                                      when there is one */
     int lexicon_max_distance;      /* BK-tree candidate edit distance δ; default 3;
                                       < 0 = score the whole lexicon exactly, any size */
+    /* ---- constraints: see "constrained decoding" below ---- */
+    const char *allow;             /* NULL = any character; else only these, e.g. "A-Z0-9" */
+    const char *deny;              /* NULL, or characters never to emit, e.g. "Il|" */
+    const crnn_pattern *pattern;   /* NULL, or the text must match (crnn_pattern_compile) */
+    float min_confidence;          /* 0..1: a reading less confident is rejected (empty text,
+                                      rejected = 1); default 0, nothing rejected */
 } crnn_params;
 
 crnn_params crnn_default_params(void);
+/* Checks params as recognition would (decoder, beam width, allow/deny syntax, margins and
+   bounds) without recognising anything; with a model, also that allow/deny leave it some
+   character to write. For programs that want to refuse bad options up front. */
+crnn_status crnn_params_check(const crnn_model *model, const crnn_params *params,
+                              crnn_error *err);
 
 typedef struct {
-    char *text;               /* UTF-8, NUL-terminated */
-    float confidence;         /* product of the per-character confidences, 0..1 */
+    char *text;               /* UTF-8, NUL-terminated; "" when rejected */
+    float confidence;         /* p(text | image): the CTC probability of the text, summed over
+                                 all its alignments (its case forms too with a case-insensitive
+                                 lexicon). For an empty text, the probability that the image
+                                 holds no text. Calibrated on real crops: docs/decoding.md */
     int num_chars;            /* code points in text */
-    float *char_confidence;   /* num_chars entries */
-    char *free_text;          /* lexicon decoding only: the unconstrained text, else NULL */
-    double log_prob;          /* log p(text | image) under the decoder used; 0 for greedy
-                                 without a lexicon */
+    float *char_confidence;   /* num_chars entries: each character's highest probability among
+                                 the frames of its run, along the text's best alignment */
+    char *free_text;          /* lexicon or pattern decoding: the unconstrained text, else NULL */
+    double free_log_prob;     /* and log p(free_text | image), in the same probabilities as
+                                 log_prob (what the margin compares against) */
+    double log_prob;          /* log p(text | image) = log(confidence), exact */
+    int fallback;             /* lexicon or pattern decoding: no match within the margin (or
+                                 none at all), so text is the free text */
+    int rejected;             /* confidence < params.min_confidence: text is "", confidence
+                                 and log_prob are those of the reading rejected */
     double milliseconds;      /* preprocessing + network + decoding */
 } crnn_result;
 
@@ -186,15 +213,63 @@ const float *crnn_recognizer_input(const crnn_recognizer *rec, int index, int *w
 /* The model's class `k` as a Unicode code point (0 for the blank), or -1 if out of range. */
 long crnn_model_class_codepoint(const crnn_model *model, int k);
 
+/* ---- constrained decoding ----------------------------------------------------------------
+   Three kinds of constraint, alone or together, all decoded exactly (docs/decoding.md):
+
+   - Characters: params.allow / params.deny, e.g. allow "0-9" (digits only), "A-Z0-9",
+     deny "|". Written as characters and ranges (code points: "a-zà-ÿ"), with \d \w \s for
+     digits, [A-Za-z0-9_] and space/tab, a '-' first or last or as \-, \\ for a backslash.
+     The classes outside are masked (probability 0) before any search, so no decoder — best
+     path, beam, lexicon, pattern, nor the free text a margin falls back to — can emit them; the
+     probability of a text made of allowed characters is unchanged.
+   - A lexicon (next section): the text is one of its words.
+   - A pattern (crnn_pattern_compile): the text is the most probable one, under the CTC model,
+     that the regular expression matches as a whole.
+
+   With a lexicon or a pattern the search is over (frame, automaton state): a lexicon's trie,
+   a pattern's DFA over the model's classes, or their product, walked depth first with the CTC
+   forward variables of each prefix and a bound that drops a prefix once it cannot beat the
+   best match found. It is exact when it runs to the end: always for lexicons of up to
+   CRNN_LEXICON_EXACT_WORDS words; for patterns and larger lexicons the walk has a budget
+   (CRNN_PATTERN_SEARCH_NODES, CRNN_LEXICON_SEARCH_NODES) that confident frames never reach,
+   after which a beam search that follows the pattern, or the lexicon's BK-tree candidates,
+   add their best. lexicon_margin then decides between the match and the free text: if
+   log p(match) < log p(free text) − margin, the free text is returned with fallback = 1.
+
+   Confidence: result.confidence = p(text | image), for free, lexicon and pattern decoding
+   alike, so a lexicon word forced onto an image that spells something else gets a confidence
+   near 0 however well it beat the other words. min_confidence turns readings below it into
+   rejections. */
+
+/* Patterns. Syntax: literal characters (\ before punctuation to take it literally), . (any
+   character), [...] and [^...] classes (as allow above), \d \w \s \D \W \S, groups (...)
+   and (?:...), alternation |, repetition * + ? {m} {m,} {m,n} (counts up to 255). A pattern
+   always matches the whole text: ^ at the start and $ at the end are allowed and change
+   nothing. Examples: "\$?\d{1,3}(,\d{3})*\.\d\d" (prices), "\d{2}/\d{2}/\d{4}" (dates),
+   "[A-Z]{2}\d{2} ?[A-Z]{3}" (UK plates); in C source each backslash is doubled. */
+#define CRNN_PATTERN_MAX_BYTES 4096     /* one regular expression */
+#define CRNN_PATTERN_MAX_COUNT 64       /* regular expressions in one pattern */
+#define CRNN_PATTERN_SEARCH_NODES 20000 /* budget of the exact walk of a pattern */
+
+/* Compiles n regular expressions into one pattern that any of them may match (a minimal DFA).
+   NULL with *err on failure; a syntax error names the expression, the character it stops at
+   and the reason, and shows the expression with a caret under that character (on a second
+   line of the message). Immutable: share one between threads. */
+crnn_pattern *crnn_pattern_compile(const char *const *regexes, int n, crnn_error *err);
+void crnn_pattern_free(crnn_pattern *pattern);
+/* Whether the whole of text (UTF-8) matches. */
+int crnn_pattern_match(const crnn_pattern *pattern, const char *text);
+/* States of its minimal automaton. */
+int crnn_pattern_num_states(const crnn_pattern *pattern);
+
 /* ---- lexicons -----------------------------------------------------------------------------
    When the possible words are known (a dictionary, a product list, the 50 names on a street),
    set params.lexicon: the text becomes the lexicon word with the highest CTC probability
    p(word | image), summed over all alignments (Shi, Bai, Yao 2015, §2.3).
 
-   - The search is exact: a depth-first walk of the lexicon trie scores all words at once,
-     sharing the work of common prefixes and skipping every subtree whose prefix probability is
-     already below the best word found. Up to CRNN_LEXICON_EXACT_WORDS words (or any size with
-     lexicon_max_distance < 0) it always runs to the end.
+   - The search is exact (see above): the lexicon's trie is the automaton, so all words are
+     scored at once, sharing the work of common prefixes. Up to CRNN_LEXICON_EXACT_WORDS words
+     (or any size with lexicon_max_distance < 0) it always runs to the end.
    - Larger lexicons: the walk stops after CRNN_LEXICON_SEARCH_NODES trie nodes. On confident
      frames it has finished long before; otherwise the paper's candidate search takes over:
      the words within edit distance lexicon_max_distance of the unconstrained text (ignoring
@@ -205,14 +280,18 @@ long crnn_model_class_codepoint(const crnn_model *model, int k);
      are added up, and words are compared in simple case folding (Latin, Greek, Cyrillic); the
      word is returned as the lexicon writes it. A lexicon in capitals then works with a model
      that only knows lower case.
-   - lexicon_margin ≥ 0 (out-of-vocabulary fallback): if log p(best word) < log p(free text) −
-     margin, the free text is returned instead.
-   - A word with a character the model cannot output is never chosen; if no word can be (or,
-     in a large lexicon, none was found to fit the frames at all), the free text is returned.
-   The result then has text = the word (or the free text on fallback), free_text = the
-   unconstrained text (best path, or beam search with CRNN_DECODE_BEAM), log_prob = log p(text |
-   image) (in case-folded probabilities when case-insensitive), and char_confidence taken along
-   the text's most probable alignment, as best path takes them; confidence is their product.
+   - lexicon_margin (out-of-vocabulary fallback, default CRNN_DEFAULT_LEXICON_MARGIN): if
+     log p(best word) < log p(free text) − margin, the free text is returned instead. With a
+     closed vocabulary (the benchmarks' 50-word lists) set it < 0: then, if every word is so
+     improbable that the scaled scores underflow, lexicons of up to 1000 words are scored
+     again in log space so that a word is still returned.
+   - With a pattern as well, only words that match it (as written) are candidates.
+   - A word with a character the model cannot output (or that allow/deny exclude) is never
+     chosen; if no word can be (or, in a large lexicon, none was found to fit the frames at
+     all), the free text is returned with fallback = 1.
+   The result then has text = the word (or the free text), free_text = the unconstrained text
+   (best path, or beam search with CRNN_DECODE_BEAM), log_prob = log p(text | image) (in
+   case-folded probabilities when case-insensitive), confidence = exp(log_prob).
 
    Lexicon files: UTF-8, one entry per line; spaces inside an entry are part of it, spaces and
    tabs around it are not; lines starting with '#' and blank lines are skipped; duplicates are

@@ -4,7 +4,7 @@
 # priority (training may be running on the same machine).
 #
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
-#   TARGET: image | model | lexicon | dataset        e.g. scripts/fuzz.sh image 600
+#   TARGET: image | model | lexicon | dataset | pattern   e.g. scripts/fuzz.sh image 600
 #
 # Environment: BUILD (default build-fuzz).
 # Seeds: tests/fuzz/corpus/TARGET (read only). New inputs the fuzzer keeps go to
@@ -18,8 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-}
 seconds=${2:-}
-case "$target" in image|model|lexicon|dataset) ;; *)
-    echo "usage: scripts/fuzz.sh image|model|lexicon|dataset SECONDS [libFuzzer options]" >&2
+case "$target" in image|model|lexicon|dataset|pattern) ;; *)
+    echo "usage: scripts/fuzz.sh image|model|lexicon|dataset|pattern SECONDS [libFuzzer options]" >&2
     exit 2 ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a number" >&2; exit 2; }

@@ -79,7 +79,7 @@ check "--tsv: three columns on every line" \
     same "$(awk -F'\t' 'NF != 3' <<<"$tsv")" ""
 check "--tsv: tab in a path escaped" has "$tsv" 'tab\there.png'
 check "--tsv: confidence is a number" \
-    same "$(cut -f3 <<<"$tsv" | grep -cvE '^[0-9]+\.[0-9]{4}$')" "0"
+    same "$(cut -f3 <<<"$tsv" | grep -cvE '^[0-9](\.[0-9]{1,4})?(e-[0-9]+)?$')" "0"
 if command -v python3 >/dev/null; then
     R --jsonl img bad_missing.png >out.jsonl 2>/dev/null
     check "--jsonl: valid JSON, every field, errors as records" python3 -c '
@@ -88,7 +88,7 @@ rows = [json.loads(l) for l in open("out.jsonl")]
 ok = [r for r in rows if "error" not in r]
 assert len(ok) == 20 and len(rows) == 21, len(rows)
 for r in ok:
-    assert set(r) == {"path", "text", "confidence", "chars", "milliseconds"}, r
+    assert set(r) == {"path", "text", "confidence", "log_prob", "chars", "milliseconds"}, r
     assert len(r["chars"]) == len(r["text"]), r
 assert rows[-1]["path"] == "bad_missing.png" and rows[-1]["error"], rows[-1]
 '

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctc/ctc.h"
+#include "decode/best_path.h"
 #include "nn/nn.h"
 #include "test.h"
 
@@ -352,7 +353,7 @@ static void test_greedy(void) {
         int best[] = {1, 1, 0, 1, 2, 2, 0};
         float pb[] = {0.6f, 0.9f, 0.8f, 0.7f, 0.95f, 0.55f, 0.9f};
         frames_lp(lp, 7, C, best, pb);
-        n = ctc_greedy_decode(lp, 7, C, labels, conf, frames, 16);
+        n = best_path_decode(lp, 7, C, labels, conf, frames, 16);
         CHECK(n == 3);
         CHECK(labels[0] == 1 && labels[1] == 1 && labels[2] == 2);
         CHECK_NEAR(conf[0], 0.9, 1e-6); /* the run's most confident frame */
@@ -364,7 +365,7 @@ static void test_greedy(void) {
         int best[] = {0, 0, 3, 2, 3, 3, 3, 0};
         float pb[] = {0.9f, 0.9f, 0.5f, 0.6f, 0.5f, 0.7f, 0.8f, 0.9f};
         frames_lp(lp, 8, C, best, pb);
-        n = ctc_greedy_decode(lp, 8, C, labels, conf, NULL, 16); /* frames may be NULL */
+        n = best_path_decode(lp, 8, C, labels, conf, NULL, 16); /* frames may be NULL */
         CHECK(n == 3);
         CHECK(labels[0] == 3 && labels[1] == 2 && labels[2] == 3);
         CHECK_NEAR(conf[0], 0.5, 1e-6);
@@ -375,21 +376,21 @@ static void test_greedy(void) {
         int best[] = {0, 0, 0};
         float pb[] = {0.9f, 0.6f, 0.7f};
         frames_lp(lp, 3, C, best, pb);
-        CHECK(ctc_greedy_decode(lp, 3, C, labels, conf, frames, 16) == 0);
+        CHECK(best_path_decode(lp, 3, C, labels, conf, frames, 16) == 0);
     }
     {   /* at most max labels: a truncated run must not touch the labels already written */
         int best[] = {1, 2, 2, 3};
         float pb[] = {0.6f, 0.7f, 0.99f, 0.9f};
         frames_lp(lp, 4, C, best, pb);
         for (int i = 0; i < 16; i++) labels[i] = -1, conf[i] = -1, frames[i] = -1;
-        n = ctc_greedy_decode(lp, 4, C, labels, conf, frames, 1);
+        n = best_path_decode(lp, 4, C, labels, conf, frames, 1);
         CHECK(n == 1);
         CHECK(labels[0] == 1 && labels[1] == -1);
         CHECK_MSG(fabs(conf[0] - 0.6) <= 1e-6 && frames[0] == 0,
                   "label 1's confidence %g at frame %d: taken from the dropped run of 2", conf[0],
                   frames[0]);
         CHECK(conf[1] == -1 && frames[1] == -1);
-        n = ctc_greedy_decode(lp, 4, C, labels, conf, frames, 2);
+        n = best_path_decode(lp, 4, C, labels, conf, frames, 2);
         CHECK(n == 2 && labels[1] == 2);
         CHECK_NEAR(conf[1], 0.99, 1e-6);
         CHECK(frames[1] == 2);
@@ -404,7 +405,7 @@ static void test_greedy(void) {
                     if (lp[t * C + c] > lp[t * C + path[t]]) path[t] = c;
             }
             int m = collapse(path, T, want);
-            n = ctc_greedy_decode(lp, T, C, labels, conf, frames, 16);
+            n = best_path_decode(lp, T, C, labels, conf, frames, 16);
             CHECK(n == (m < 16 ? m : 16));
             CHECK(n == 0 || memcmp(labels, want, sizeof(int) * (size_t)n) == 0);
             for (int i = 0; i < n; i++)

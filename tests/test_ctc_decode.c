@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "ctc/ctc.h"
-#include "ctc/lexicon_decode.h"
+#include "decode/best_path.h"
+#include "decode/frames.h"
+#include "decode/prefix_beam.h"
 #include "test.h"
 
 #define MAXT 400
@@ -155,7 +157,7 @@ static int next_seq(int *seq, int L, int C) { /* odometer over 1..C-1 */
 
 static void test_beam_exact(void) {
     static float lp[MAXT * MAXC];
-    ctc_beam *b = ctc_beam_new();
+    prefix_beam *b = prefix_beam_new();
     int bad = 0;
     for (int k = 0; k < 150; k++) {
         int T = test_randint(1, 5), C = test_randint(2, 4);
@@ -176,7 +178,7 @@ static void test_beam_exact(void) {
         }
         int out[8];
         double est;
-        int n = ctc_beam_decode(b, lp, T, C, CTC_BEAM_MAX_WIDTH, out, 8, &est);
+        int n = prefix_beam_decode(b, lp, T, C, PREFIX_BEAM_MAX_WIDTH, NULL, 0, out, 8, &est);
         if (n != best_len || memcmp(out, best_seq, sizeof(int) * (size_t)n)) bad++;
         if (fabs(est - best) > 1e-9 * (1 + fabs(best))) bad++;
     }
@@ -188,12 +190,12 @@ static void test_beam_exact(void) {
         random_lp(lp, T, C, 6);
         int g[MAXT], o[MAXT];
         float conf[MAXT];
-        int ng = ctc_greedy_decode(lp, T, C, g, conf, NULL, MAXT);
-        int nb = ctc_beam_decode(b, lp, T, C, 1, o, MAXT, NULL);
+        int ng = best_path_decode(lp, T, C, g, conf, NULL, MAXT);
+        int nb = prefix_beam_decode(b, lp, T, C, 1, NULL, 0, o, MAXT, NULL);
         if (ng != nb || memcmp(g, o, sizeof(int) * (size_t)ng)) bad++;
     }
     CHECK(bad == 0);
-    ctc_beam_free(b);
+    prefix_beam_free(b);
 }
 
 int main(void) {

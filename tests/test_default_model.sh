@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_default_model.sh OCR_CRNN REPO — the shipped model (models/en.crnn) reads every image
-# of samples/ exactly as samples/labels.tsv says, alone and in one --json run; a damaged or
-# wrongly exported model fails here before a user sees it. Exit 77 (skip) without the model.
+# of samples/ exactly as samples/labels.tsv says, alone and in one --json run, and under
+# patterns and character sets that allow their text; a blank image falls below a confidence
+# threshold that every sample passes. A damaged or wrongly exported model fails here before a
+# user sees it. Exit 77 (skip) without the model.
 set -u
 OCR=$1
 REPO=$2
@@ -44,5 +46,20 @@ print("; ".join(bad) if bad else "ok")
 PY
 )
 check "--json rows" ok "$verdict"
+
+# Constraints leave a right reading as it is, and confidence separates text from no text.
+s=$REPO/samples
+check "date under a date pattern" "01/11/1915" \
+    "$("$OCR" --model "$model" --pattern '\d{2}/\d{2}/\d{4}' "$s/date.png" 2>&1)"
+check "price under a price pattern" '$13.00' \
+    "$("$OCR" --model "$model" --pattern '\$\d{1,3}(,\d{3})*\.\d\d' "$s/price.png" 2>&1)"
+check "capitals under --allow A-Z" HUMPY "$("$OCR" --model "$model" --allow A-Z "$s/humpy.png" 2>&1)"
+digits=$("$OCR" --model "$model" --digits "$s/price.png" 2>&1)
+check "--digits: only digits, however the price reads" "" "$(tr -d '0-9' <<<"$digits")"
+printf 'P5 200 32 255\n' >"$tmp/blank.pgm"
+head -c 6400 /dev/zero | tr '\0' '\377' >>"$tmp/blank.pgm"
+out=$("$OCR" --model "$model" --tsv --min-confidence 0.01 "$tmp/blank.pgm" "${paths[@]}" 2>&1)
+check "a blank image is rejected at 0.01" 1 "$(awk -F'\t' 'NR == 1 {print $4}' <<<"$out")"
+check "no sample is" 0 "$(awk -F'\t' 'NR > 1 && $4 != 0' <<<"$out" | wc -l)"
 echo "test_default_model: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

@@ -15,10 +15,13 @@
 #include <stb_image.h>
 
 #include "ctc/ctc.h"
-#include "ctc/lexicon_decode.h"
+#include "decode/automaton_search.h"
+#include "decode/best_path.h"
+#include "decode/class_map.h"
+#include "decode/frames.h"
 #include "lexicon/lexicon.h"
 #include "model/model.h"
-#include "recognize/decode.h"
+#include "decode/decode.h"
 #include "test.h"
 #include "train/train.h"
 #include "util/util.h"
@@ -145,6 +148,7 @@ static void test_lexicon_small(void) {
         random_lp(lp, T, NCS, k % 3 == 0 ? 0 : 3);
         crnn_params p = crnn_default_params();
         p.lexicon = lex;
+        p.lexicon_margin = -1; /* a word whatever its probability, as brute force picks it */
         p.lexicon_case_insensitive = k % 2;
         p.decoder = k % 4 < 2 ? CRNN_DECODE_GREEDY : CRNN_DECODE_BEAM;
         crnn_result r;
@@ -164,11 +168,12 @@ static void test_lexicon_small(void) {
             }
             uint32_t cps[64];
             CHECK(r.num_chars == utf8_to_codepoints(r.text, cps, 64));
-            double c = 1;
-            for (int i = 0; i < r.num_chars; i++) c *= r.char_confidence[i];
-            CHECK_NEAR(r.confidence, c, 1e-6);
+            /* the confidence is the probability of the word */
+            CHECK_NEAR(r.confidence, exp(want_lp), 1e-6);
+            CHECK(!r.fallback && !r.rejected);
         } else {
             CHECK(!strcmp(r.text, r.free_text)); /* nothing writable: the free text */
+            CHECK(r.fallback);
         }
         crnn_result_free(&r);
         crnn_lexicon_free(lex);
@@ -178,32 +183,40 @@ static void test_lexicon_small(void) {
     decode_workspace_free(dw);
 }
 
-static void test_trie_search_budget(void) {
+/* The exact walk over a lexicon's trie alone (no pattern). */
+static search_result trie_walk(automaton_search *s, const ctc_frames *f, const trie *t,
+                               const class_map *map, double floor, long budget) {
+    int labels[4096]; /* longer than any test or bench input */
+    automaton a = {t, map, NULL, NULL};
+    return automaton_search_run(s, f, &a, floor, budget, labels);
+}
+
+static void test_trie_walk_budget(void) {
     static float lp[MAXT * NCS];
     crnn_model m = fake_model();
     class_map map;
     CHECK(class_map_build(&map, m.charset, NCS, 0, NULL) == CRNN_OK);
     ctc_frames f = {0};
-    trie_search *s = trie_search_new();
+    automaton_search *s = automaton_search_new();
     crnn_lexicon *lex = random_lexicon(2000, 8);
     int bad = 0;
     for (int k = 0; k < 30 && lex; k++) {
         int T = test_randint(4, 16);
         random_lp(lp, T, NCS, 1);
         ctc_frames_prepare(&f, lp, T, NCS, NULL, NULL);
-        trie_search_result full = ctc_trie_search(s, &f, &lex->trie, &map, -INFINITY, 0);
-        trie_search_result cut = ctc_trie_search(s, &f, &lex->trie, &map, -INFINITY, 5);
+        search_result full = trie_walk(s, &f, &lex->trie, &map, -INFINITY, 0);
+        search_result cut = trie_walk(s, &f, &lex->trie, &map, -INFINITY, 5);
         double want_lp;
         int want = brute_best(lex, lp, T, 0, &want_lp, NULL, 0);
-        bad += full.word != want || !full.complete || full.nodes < 1;
+        bad += full.id != want || !full.complete || full.nodes < 1;
         bad += cut.complete || cut.nodes > 5;
         /* a floor above the best finds nothing */
-        trie_search_result none = ctc_trie_search(s, &f, &lex->trie, &map, want_lp + 1e-3, 0);
-        bad += none.word != -1;
+        search_result none = trie_walk(s, &f, &lex->trie, &map, want_lp + 1e-3, 0);
+        bad += none.id != -1;
     }
     CHECK(bad == 0);
     crnn_lexicon_free(lex);
-    trie_search_free(s);
+    automaton_search_free(s);
     ctc_frames_free(&f);
     class_map_free(&map);
 }
@@ -239,6 +252,7 @@ static void test_lexicon_large(void) {
         random_lp(lp, T, NCS, k % 4 < 2 ? 0 : 4);
         crnn_params p = crnn_default_params();
         p.lexicon = lex;
+        p.lexicon_margin = -1;
         p.lexicon_case_insensitive = k % 2;
         p.lexicon_max_distance = k % 8 < 4 ? 100 : 1;
         crnn_result r;
@@ -253,12 +267,12 @@ static void test_lexicon_large(void) {
         int best = brute_best(lex, lp, T, p.lexicon_case_insensitive, &all_lp, NULL, 0);
         /* count the cases where the BK-tree had to take over */
         ctc_frames f = {0};
-        trie_search *ts = trie_search_new();
+        automaton_search *ts = automaton_search_new();
         ctc_frames_prepare(&f, lp, T, NCS, NULL, NULL);
-        trie_search_result sr = ctc_trie_search(ts, &f, &lex->trie, &map, -INFINITY,
+        search_result sr = trie_walk(ts, &f, &lex->trie, &map, -INFINITY,
                                                 CRNN_LEXICON_SEARCH_NODES);
         cut_short += !sr.complete;
-        trie_search_free(ts);
+        automaton_search_free(ts);
         ctc_frames_free(&f);
         int got = crnn_lexicon_find(lex, r.text);
         if (got < 0 || best < 0) {
@@ -309,16 +323,24 @@ static void test_margin_and_case(void) {
     p.lexicon = lex;
     crnn_result r;
     memset(&r, 0, sizeof r);
-    /* no fallback: the lexicon word, however poor */
+    /* the default margin: "abc" is far less probable than the free text, which stays */
     CHECK(decode_frames(dw, &m, lp, T, NCS, &p, &r, NULL) == CRNN_OK);
-    CHECK(!strcmp(r.text, "abc") && !strcmp(r.free_text, "bab"));
+    CHECK(!strcmp(r.text, "bab") && r.fallback);
+    crnn_result_free(&r);
+    /* no fallback: the lexicon word, however poor, and a confidence that says so */
+    p.lexicon_margin = -1;
+    CHECK(decode_frames(dw, &m, lp, T, NCS, &p, &r, NULL) == CRNN_OK);
+    CHECK(!strcmp(r.text, "abc") && !strcmp(r.free_text, "bab") && !r.fallback);
+    CHECK_MSG(r.confidence < 1e-3 && r.log_prob < -CRNN_DEFAULT_LEXICON_MARGIN, "%g %g",
+              r.confidence, r.log_prob);
     double word_lp = r.log_prob;
     crnn_result_free(&r);
     /* margin 0: the free text is more probable, so it stays */
     p.lexicon_margin = 0;
     CHECK(decode_frames(dw, &m, lp, T, NCS, &p, &r, NULL) == CRNN_OK);
-    CHECK(!strcmp(r.text, "bab") && !strcmp(r.free_text, "bab"));
+    CHECK(!strcmp(r.text, "bab") && !strcmp(r.free_text, "bab") && r.fallback);
     CHECK(r.log_prob > word_lp && r.num_chars == 3);
+    CHECK_NEAR(r.confidence, exp(r.log_prob), 1e-6);
     crnn_result_free(&r);
     /* a margin wider than the gap: the word again */
     p.lexicon_margin = (float)(r.log_prob - word_lp) + 1000;
@@ -334,6 +356,7 @@ static void test_margin_and_case(void) {
     T = spell(lp, "abc", 6);
     p = crnn_default_params();
     p.lexicon = lex;
+    p.lexicon_margin = -1;
     p.lexicon_case_insensitive = 1;
     CHECK(decode_frames(dw, &m, lp, T, NCS, &p, &r, NULL) == CRNN_OK);
     CHECK(!strcmp(r.text, "ABC") && !strcmp(r.free_text, "abc"));
@@ -379,6 +402,7 @@ static void *decode_all(void *arg) {
     for (int k = 0; k < SHARED_CASES; k++) {
         crnn_params p = crnn_default_params();
         p.lexicon = j->lex;
+        p.lexicon_margin = -1;
         p.lexicon_case_insensitive = k % 2;
         crnn_result r;
         memset(&r, 0, sizeof r);
@@ -491,7 +515,7 @@ static void test_explain(void) {
 
 int main(void) {
     RUN(test_lexicon_small);
-    RUN(test_trie_search_budget);
+    RUN(test_trie_walk_budget);
     RUN(test_lexicon_large);
     RUN(test_margin_and_case);
     RUN(test_shared_lexicon);

@@ -35,7 +35,9 @@ static void usage(FILE *f) {
         "  -h, --help           this help\n"
         "\n"
         "Word accuracy is reported exactly as read (case and punctuation count) and by the\n"
-        "scene-text benchmark convention: lower-cased, everything but 0-9a-z removed.\n");
+        "scene-text benchmark convention: lower-cased, everything but 0-9a-z removed. With\n"
+        "--min-confidence, rejected readings count as misread, and the accuracy of the\n"
+        "readings kept is reported beside.\n");
 }
 
 /* Character confusions on the normalised strings, from a Levenshtein alignment. */
@@ -133,10 +135,11 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     crnn_model *model = cli_load_model(model_path);
-    if (!model || decode_options_load(&dopt, "ocr-crnn eval") != 0) {
+    int loaded = model ? decode_options_load(&dopt, model, "ocr-crnn eval") : 1;
+    if (loaded != 0) {
         crnn_model_free(model);
         decode_options_free(&dopt);
-        return 1;
+        return loaded;
     }
     /* One recogniser whose layers are shared among the threads; BLAS's own would compete. */
     openblas_set_num_threads(1);
@@ -182,6 +185,7 @@ int cmd_eval(int argc, char **argv) {
         return 1;
     }
     free(params);
+    const double min_confidence = dopt.params.min_confidence;
     int len_total[MAX_LEN_BUCKET + 1] = {0}, len_hit[MAX_LEN_BUCKET + 1] = {0};
     confusion conf[512];
     int n_conf = 0;
@@ -203,8 +207,13 @@ int cmd_eval(int argc, char **argv) {
         printf("{\"data\":");
         json_write_string(stdout, data);
         printf(",\"images\":%d,\"unreadable\":%d,\"word_accuracy\":%.6f,\"word_accuracy_exact\":%.6f,"
-               "\"one_minus_ned\":%.6f,\"images_per_second\":%.1f,\"by_length\":[",
+               "\"one_minus_ned\":%.6f,\"images_per_second\":%.1f,",
                v.n, v.unreadable, sc.alnum, sc.exact, sc.one_minus_ned, ips);
+        if (min_confidence > 0)
+            printf("\"rejected\":%d,\"word_accuracy_accepted\":%.6f,"
+                   "\"word_accuracy_exact_accepted\":%.6f,",
+                   sc.rejected, sc.alnum_accepted, sc.exact_accepted);
+        printf("\"by_length\":[");
         int first = 1;
         for (int b = 0; b <= MAX_LEN_BUCKET; b++) {
             if (!len_total[b]) continue;
@@ -230,6 +239,11 @@ int cmd_eval(int argc, char **argv) {
         printf("word accuracy        %.2f %%   (case-insensitive, 0-9a-z: the benchmark convention)\n", 100 * sc.alnum);
         printf("exact word accuracy  %.2f %%   (case and punctuation count)\n", 100 * sc.exact);
         printf("1 - NED              %.4f\n", sc.one_minus_ned);
+        if (min_confidence > 0)
+            printf("rejected             %d (%.1f %%) below confidence %g; word accuracy of the "
+                   "rest %.2f %% (exact %.2f %%)\n",
+                   sc.rejected, v.n ? 100.0 * sc.rejected / v.n : 0.0, min_confidence,
+                   100 * sc.alnum_accepted, 100 * sc.exact_accepted);
         printf("throughput           %.1f images/s (%.2f ms/image, batched, decoded images in memory)\n",
                ips, ips > 0 ? 1000 / ips : 0);
         printf("by length            ");

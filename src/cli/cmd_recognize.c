@@ -246,12 +246,12 @@ int cmd_recognize(int argc, char **argv) {
     }
     crnn_model *model = cli_load_model(o.model_path);
     out_sink out;
-    if (!model || decode_options_load(&o.decode, "ocr-crnn") != 0 ||
-        out_open(&out, o.output, o.format) != 0) {
+    int loaded = model ? decode_options_load(&o.decode, model, "ocr-crnn") : 1;
+    if (loaded != 0 || out_open(&out, o.output, o.format, o.decode.params.min_confidence > 0) != 0) {
         crnn_model_free(model);
         input_walker_free(walker);
         decode_options_free(&o.decode);
-        return 1;
+        return loaded ? loaded : 1;
     }
     /* Stop cleanly on SIGINT/SIGTERM (no half-written --output), unless the signal was
        ignored when we started, as a shell does for background jobs. */

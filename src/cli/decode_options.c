@@ -1,4 +1,5 @@
-/* decode_options.c — beam search, lexicon and --explain options for the commands. */
+/* decode_options.c — beam search, lexicon, character-set, pattern, confidence and --explain
+   options for the commands. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -17,6 +18,31 @@ struct per_lexicon {
     crnn_params params;
     UT_hash_handle hh;
 };
+
+/* A finite number, the whole of s. */
+static int parse_number(const char *s, double *x) {
+    char *end;
+    errno = 0;
+    *x = strtod(s, &end);
+    return errno || end == s || *end || !isfinite(*x) ? -1 : 0;
+}
+
+/* Adds the character-set text b to a (realloc'ed; NULL if out of memory). A '-' that is
+   literal at either end of b would start or end a range once joined, so it is escaped. */
+static char *append(char *a, const char *b) {
+    size_t na = a ? strlen(a) : 0, nb = strlen(b), backslashes = 0;
+    while (backslashes + 1 < nb && b[nb - 2 - backslashes] == '\\') backslashes++;
+    int lead = b[0] == '-', trail = nb > 1 && b[nb - 1] == '-' && backslashes % 2 == 0;
+    char *s = realloc(a, na + nb + 3);
+    if (!s) return NULL;
+    char *o = s + na;
+    if (lead) *o++ = '\\';
+    memcpy(o, b, nb - (size_t)trail);
+    o += nb - (size_t)trail;
+    if (trail) *o++ = '\\', *o++ = '-';
+    *o = 0;
+    return s;
+}
 
 void decode_options_init(decode_options *d) {
     memset(d, 0, sizeof *d);
@@ -46,15 +72,69 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
         return 0;
     case DECODE_OPT_IGNORE_CASE: d->params.lexicon_case_insensitive = 1; return 0;
     case DECODE_OPT_MARGIN: {
-        char *end;
-        errno = 0;
-        double x = strtod(arg, &end);
-        if (errno || end == arg || *end || !isfinite(x) || x < 0) {
-            fprintf(stderr, "%s: --lexicon-margin needs a number of nats >= 0, got '%s'\n", prog,
-                    arg);
+        if (!strcmp(arg, "off")) {
+            d->params.lexicon_margin = -1;
+            return 0;
+        }
+        double x;
+        if (parse_number(arg, &x) != 0 || x < 0) {
+            fprintf(stderr, "%s: --lexicon-margin needs a number of nats >= 0 or 'off', got '%s'\n",
+                    prog, arg);
             return 2;
         }
         d->params.lexicon_margin = (float)x;
+        return 0;
+    }
+    case DECODE_OPT_ALLOW:
+    case DECODE_OPT_DENY:
+    case DECODE_OPT_DIGITS: {
+        const char *what = c == DECODE_OPT_DENY    ? "--deny"
+                           : c == DECODE_OPT_ALLOW ? "--allow"
+                                                   : "--digits";
+        if (c == DECODE_OPT_DIGITS) arg = "0-9";
+        /* each value must make sense alone; several --allow (or --digits) add up */
+        crnn_error err;
+        crnn_status st = crnn_params_check(NULL, &(crnn_params){.allow = arg, .beam_width = 1},
+                                           &err);
+        if (st != CRNN_OK) {
+            fprintf(stderr, "%s: %s%s\n", prog, what, err.message + strcspn(err.message, " "));
+            return 2;
+        }
+        char **set = c == DECODE_OPT_DENY ? &d->deny : &d->allow;
+        char *joined = append(*set, arg);
+        if (!joined) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            return 1;
+        }
+        *set = joined;
+        d->params.allow = d->allow;
+        d->params.deny = d->deny;
+        return 0;
+    }
+    case DECODE_OPT_PATTERN: {
+        if (d->n_patterns == CRNN_PATTERN_MAX_COUNT) {
+            fprintf(stderr, "%s: at most %d --pattern options\n", prog, CRNN_PATTERN_MAX_COUNT);
+            return 2;
+        }
+        /* compiled alone now, so that a bad one is named with its position at once */
+        crnn_error err;
+        crnn_pattern *p = crnn_pattern_compile(&arg, 1, &err);
+        if (!p) {
+            fprintf(stderr, "%s: --%s\n", prog, err.message);
+            return 2;
+        }
+        crnn_pattern_free(p);
+        d->patterns[d->n_patterns++] = arg;
+        return 0;
+    }
+    case DECODE_OPT_MIN_CONFIDENCE: {
+        double x;
+        if (parse_number(arg, &x) != 0 || x < 0 || x > 1) {
+            fprintf(stderr, "%s: --min-confidence needs a number from 0 to 1, got '%s'\n", prog,
+                    arg);
+            return 2;
+        }
+        d->params.min_confidence = (float)x;
         return 0;
     }
     case DECODE_OPT_DISTANCE: {
@@ -71,7 +151,7 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
     return 2;
 }
 
-int decode_options_load(decode_options *d, const char *prog) {
+int decode_options_load(decode_options *d, const crnn_model *model, const char *prog) {
     crnn_error err;
     if (d->lexicon_path && !(d->lexicon = crnn_lexicon_load(d->lexicon_path, &err))) {
         fprintf(stderr, "%s: %s\n", prog, err.message);
@@ -82,6 +162,18 @@ int decode_options_load(decode_options *d, const char *prog) {
         return 1;
     }
     d->params.lexicon = d->lexicon;
+    if (d->n_patterns) {
+        if (!(d->pattern = crnn_pattern_compile(d->patterns, d->n_patterns, &err))) {
+            fprintf(stderr, "%s: --pattern: %s\n", prog, err.message);
+            return 1;
+        }
+        d->params.pattern = d->pattern;
+    }
+    /* --allow and --deny together, against the model's characters */
+    if (crnn_params_check(model, &d->params, &err) != CRNN_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err.message);
+        return 2;
+    }
     return 0;
 }
 
@@ -156,6 +248,9 @@ void decode_options_free(decode_options *d) {
     }
     crnn_lexicon_free(d->lexicon);
     crnn_lexicon_map_free(d->map);
+    crnn_pattern_free(d->pattern);
+    free(d->allow);
+    free(d->deny);
     pthread_mutex_destroy(&d->mu);
     memset(d, 0, sizeof *d);
 }

@@ -1,5 +1,6 @@
 /* decode_options.h — the decoding options that `ocr-crnn` and `ocr-crnn eval` share: beam
-   search, lexicons (one for all images, or one per image) and --explain. A command adds
+   search, lexicons (one for all images, or one per image), character sets, patterns, the
+   confidence threshold and --explain. A command adds
    DECODE_LONG_OPTIONS to its getopt_long table, hands the DECODE_OPT_* codes to
    decode_options_parse, prints DECODE_OPTIONS_HELP in its --help, calls decode_options_load
    before recognising, and asks decode_options_for for each image's parameters. */
@@ -17,6 +18,11 @@ enum {
     DECODE_OPT_IGNORE_CASE,
     DECODE_OPT_MARGIN,
     DECODE_OPT_DISTANCE,
+    DECODE_OPT_ALLOW,
+    DECODE_OPT_DENY,
+    DECODE_OPT_DIGITS,
+    DECODE_OPT_PATTERN,
+    DECODE_OPT_MIN_CONFIDENCE,
     DECODE_OPT_EXPLAIN,
     DECODE_OPT_LAST = DECODE_OPT_EXPLAIN
 };
@@ -28,12 +34,29 @@ enum {
         {"lexicon-ignore-case", no_argument, 0, DECODE_OPT_IGNORE_CASE},                        \
         {"lexicon-margin", required_argument, 0, DECODE_OPT_MARGIN},                            \
         {"lexicon-distance", required_argument, 0, DECODE_OPT_DISTANCE},                        \
+        {"allow", required_argument, 0, DECODE_OPT_ALLOW},                                      \
+        {"deny", required_argument, 0, DECODE_OPT_DENY},                                        \
+        {"digits", no_argument, 0, DECODE_OPT_DIGITS},                                          \
+        {"pattern", required_argument, 0, DECODE_OPT_PATTERN},                                  \
+        {"min-confidence", required_argument, 0, DECODE_OPT_MIN_CONFIDENCE},                    \
         {"explain", required_argument, 0, DECODE_OPT_EXPLAIN}
 
 #define DECODE_IS_OPTION(c) ((c) >= DECODE_OPT_BEAM && (c) <= DECODE_OPT_LAST)
 
+/* CRNN_DEFAULT_LEXICON_MARGIN as the help text writes it */
+#define DECODE_STRINGIFY_(x) #x
+#define DECODE_STRINGIFY(x) DECODE_STRINGIFY_(x)
+#define DECODE_MARGIN_TEXT DECODE_STRINGIFY(CRNN_DEFAULT_LEXICON_MARGIN)
+
 #define DECODE_OPTIONS_HELP                                                                     \
     "      --beam N         prefix beam search N prefixes wide (1..1024), not best path\n"    \
+    "      --allow CHARS    emit only these characters: 'A-Z0-9', '\\d.,' (ranges, \\d \\w\n"  \
+    "                       \\s, '-' first or last); the others are masked before decoding\n"  \
+    "      --deny CHARS     never emit these characters (same notation)\n"                    \
+    "      --digits         the same as --allow 0-9\n"                                         \
+    "      --pattern REGEX  the most probable text that REGEX matches as a whole: classes\n"  \
+    "                       [A-Z] \\d \\w \\s ., groups, |, ? * + {m,n}; repeat the option\n"   \
+    "                       for alternatives (e.g. --pattern '\\d{2}/\\d{2}/\\d{4}')\n"         \
     "      --lexicon FILE   read only words of FILE (UTF-8, one per line, '#' comments):\n"   \
     "                       the most probable one; lexicons/en.txt has 100k English words\n"  \
     "      --lexicon-per-image FILE\n"                                                         \
@@ -41,12 +64,17 @@ enum {
     "                       by path, else by file name (the SVT-50 protocol)\n"               \
     "      --lexicon-ignore-case\n"                                                           \
     "                       match lexicon words in any case (returned as written)\n"          \
-    "      --lexicon-margin X\n"                                                              \
-    "                       keep the unconstrained text when the best word is more than X\n"  \
-    "                       nats less probable (words missing from the lexicon)\n"            \
+    "      --lexicon-margin X|off\n"                                                          \
+    "                       lexicon or pattern: keep the unconstrained text when the best\n"  \
+    "                       match is more than X nats less probable (default "             \
+    DECODE_MARGIN_TEXT ");\n"                                                                   \
+    "                       off: always a match (closed vocabularies)\n"                      \
     "      --lexicon-distance D\n"                                                            \
     "                       large lexicons: edit distance of the BK-tree candidates\n"        \
-    "                       (default 3); -1: search every word exactly, however long\n"
+    "                       (default 3); -1: search every word exactly, however long\n"       \
+    "      --min-confidence X\n"                                                              \
+    "                       reject readings whose confidence, p(text | image), is below X\n"  \
+    "                       (0..1): empty text, flagged as rejected in --json/--tsv/--csv\n"
 
 #define DECODE_EXPLAIN_HELP                                                                     \
     "      --explain OUT.png\n"                                                               \
@@ -56,6 +84,10 @@ enum {
 typedef struct {
     crnn_params params; /* what every image gets (with --lexicon, its lexicon) */
     const char *lexicon_path, *map_path, *explain_path;
+    const char *patterns[CRNN_PATTERN_MAX_COUNT];
+    int n_patterns;
+    char *allow, *deny; /* --allow / --deny / --digits, accumulated */
+    crnn_pattern *pattern;
     crnn_lexicon *lexicon;
     crnn_lexicon_map *map;
     /* --lexicon-per-image: one parameter set per distinct lexicon, created on first use, so
@@ -67,8 +99,10 @@ typedef struct {
 void decode_options_init(decode_options *d);
 /* Takes option c (DECODE_IS_OPTION(c)) and its argument. 0, or 2 after printing why. */
 int decode_options_parse(decode_options *d, int c, const char *arg, const char *prog);
-/* Loads the lexicon files named. 0, or 1 after printing why. */
-int decode_options_load(decode_options *d, const char *prog);
+/* Loads the lexicon files named, compiles the patterns and checks the character sets
+   against the model. 0, or after printing why 1 (a file) or 2 (options that leave the model
+   nothing to write). */
+int decode_options_load(decode_options *d, const crnn_model *model, const char *prog);
 /* The parameters of one image (thread-safe; valid until decode_options_free). NULL with a
    malloc'ed *message when --lexicon-per-image has no list for the image or memory ran out. */
 const crnn_params *decode_options_for(decode_options *d, const char *path, char **message);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,9 +12,10 @@
 #include "cli/output.h"
 #include "util/util.h"
 
-int out_open(out_sink *o, const char *path, out_format format) {
+int out_open(out_sink *o, const char *path, out_format format, int with_rejected) {
     memset(o, 0, sizeof *o);
     o->format = format;
+    o->with_rejected = with_rejected;
     if (!path) {
         o->f = stdout;
     } else {
@@ -41,7 +43,10 @@ int out_open(out_sink *o, const char *path, out_format format) {
             return -1;
         }
     }
-    if (format == OUT_CSV) fputs("path,text,confidence,error\n", o->f);
+    if (format == OUT_CSV)
+        fputs(with_rejected ? "path,text,confidence,rejected,error\n"
+                            : "path,text,confidence,error\n",
+              o->f);
     return 0;
 }
 
@@ -96,26 +101,39 @@ void out_result(out_sink *o, const char *path, const crnn_result *res) {
         tsv_field(f, path);
         fputc('\t', f);
         tsv_field(f, res->text);
-        fprintf(f, "\t%.4f\n", res->confidence);
+        fprintf(f, "\t%.4g", res->confidence);
+        if (o->with_rejected) fprintf(f, "\t%d", res->rejected);
+        fputc('\n', f);
         break;
     case OUT_CSV:
         csv_field(f, path);
         fputc(',', f);
         csv_field(f, res->text);
-        fprintf(f, ",%.4f,\n", res->confidence);
+        fprintf(f, ",%.4g,", res->confidence);
+        if (o->with_rejected) fprintf(f, "%d,", res->rejected);
+        fputc('\n', f);
         break;
     case OUT_JSONL:
         fputs("{\"path\":", f);
         json_write_string(f, path);
         fputs(",\"text\":", f);
         json_write_string(f, res->text);
-        if (res->free_text) { /* a lexicon chose the text: what was read without it, and how
-                                 probable the text is */
+        if (res->free_text) { /* a lexicon or pattern chose the text: what was read without it,
+                                 and whether it had to be kept */
             fputs(",\"free_text\":", f);
             json_write_string(f, res->free_text);
-            fprintf(f, ",\"log_prob\":%.4f", res->log_prob);
+            fputs(",\"free_log_prob\":", f);
+            if (isfinite(res->free_log_prob)) fprintf(f, "%.4f", res->free_log_prob);
+            else fputs("null", f);
+            fprintf(f, ",\"fallback\":%s", res->fallback ? "true" : "false");
         }
-        fprintf(f, ",\"confidence\":%.4f,\"chars\":[", res->confidence);
+        if (o->with_rejected) fprintf(f, ",\"rejected\":%s", res->rejected ? "true" : "false");
+        /* %.4g: a confidence of 1e-9 must not print as 0.0000, and four digits are all that
+           stay the same whatever the batching; JSON has no -inf */
+        fprintf(f, ",\"confidence\":%.4g,\"log_prob\":", res->confidence);
+        if (isfinite(res->log_prob)) fprintf(f, "%.4f", res->log_prob);
+        else fputs("null", f);
+        fputs(",\"chars\":[", f);
         json_chars(f, res);
         fprintf(f, "],\"milliseconds\":%.3f}\n", res->milliseconds);
         break;
@@ -126,7 +144,7 @@ void out_failure(out_sink *o, const char *path, const char *reason) {
     FILE *f = o->f;
     if (o->format == OUT_CSV) {
         csv_field(f, path);
-        fputs(",,,", f);
+        fputs(o->with_rejected ? ",,,," : ",,,", f);
         csv_field(f, reason);
         fputc('\n', f);
     } else if (o->format == OUT_JSONL) {

@@ -10,21 +10,23 @@
 typedef enum {
     OUT_TEXT,      /* TEXT (one image named on the command line) */
     OUT_PATH_TEXT, /* PATH<TAB>TEXT */
-    OUT_TSV,       /* PATH<TAB>TEXT<TAB>CONFIDENCE, fields escaped */
-    OUT_CSV,       /* path,text,confidence,error with a header row, RFC 4180 quoting */
+    OUT_TSV,       /* PATH<TAB>TEXT<TAB>CONFIDENCE[<TAB>REJECTED], fields escaped */
+    OUT_CSV,       /* path,text,confidence,[rejected,]error with a header row, RFC 4180 quoting */
     OUT_JSONL      /* one JSON object per line */
 } out_format;
 
 typedef struct {
     FILE *f;
     out_format format;
+    int with_rejected; /* --min-confidence: say which readings were rejected */
     char *path;     /* --output FILE, or NULL for stdout */
     char *tmp_path; /* where FILE is written until it is complete */
 } out_sink;
 
 /* Opens stdout, or the temporary beside --output FILE (so that a run that cannot write its
-   output fails before any work). Prints the reason and returns -1 on failure. */
-int out_open(out_sink *o, const char *path, out_format format);
+   output fails before any work). with_rejected adds the rejected flag to TSV, CSV and JSON.
+   Prints the reason and returns -1 on failure. */
+int out_open(out_sink *o, const char *path, out_format format, int with_rejected);
 void out_result(out_sink *o, const char *path, const crnn_result *res);
 /* A failed image: a record in CSV and JSONL (so every input is accounted for there); nothing
    in the tab-separated formats, whose lines must always have their columns. reason is

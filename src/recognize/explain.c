@@ -1,13 +1,13 @@
 /* explain.c — a picture of one recognition, because people debug OCR by looking:
 
-     free: HOTEL  0.93            lexicon: HOTEL  log p -0.41
+     free: HOTEL  (p 0.93)         lexicon: HOTEL  (p 0.93)
      +--------------------------------------------+
      |        the normalised network input        |
      +--------------------------------------------+
       - H H - O - T T - E - L -     best label of each frame, under the input columns it saw,
       █ █ ▇ █ ▆ █ ...               with its probability as a bar and in percent
       [H] [O] [T] [E] [L]           where each character of the free text aligns
-      [H] [O] [T] [E] [L]           and of the lexicon word
+      [H] [O] [T] [E] [L]           and of the lexicon word (or the pattern's text)
 
    Drawn into an RGB buffer; text with stb_easy_font (ASCII only, others drawn as '?'). */
 #include <math.h>
@@ -22,7 +22,8 @@
 #pragma GCC diagnostic pop
 #include <stb_image_write.h>
 
-#include "recognize/decode.h"
+#include "decode/decode.h"
+#include "recognize/recognizer.h"
 #include "util/util.h"
 
 #define LEFT 84          /* room for the row names */
@@ -137,28 +138,21 @@ crnn_status crnn_explain_png(crnn_recognizer *rec, int index, const crnn_params 
                         light[3] = {215, 215, 215}, red[3] = {200, 60, 40};
     char line[600];
     const char *free_text = res.free_text ? res.free_text : res.text;
-    double free_conf = res.confidence;
-    if (res.free_text) {
-        free_conf = 1;
-        for (int i = 0; i < tr.n_free; i++) {
-            float p = 0;
-            for (int t = tr.free_start[i]; t >= 0 && t <= tr.free_end[i]; t++) {
-                float q = expf(lp[(size_t)t * C + tr.free_labels[i]]);
-                if (q > p) p = q;
-            }
-            free_conf *= p;
-        }
-    }
-    snprintf(line, sizeof line, "free: %s  (confidence %.2f)", free_text, free_conf);
+    /* confidences are p(text | image): the free text's from the trace (with a lexicon or
+       pattern the result's is the chosen text's) */
+    double free_conf = exp(tr.free_log_prob);
+    const char *constraint = !params || !params->lexicon ? "pattern"
+                             : params->pattern           ? "lexicon+pattern"
+                                                         : "lexicon";
+    snprintf(line, sizeof line, "free: %s  (p %.2f)", free_text, free_conf);
     int x = 8 + text(&c, 8, top_text, line, 2, ink);
     if (res.free_text) {
-        if (tr.lexicon_word >= 0)
-            snprintf(line, sizeof line, "   lexicon: %s  (log p %.2f, free %.2f)", res.text,
-                     res.log_prob, tr.free_log_prob);
+        if (tr.constrained)
+            snprintf(line, sizeof line, "   %s: %s  (p %.2g)", constraint, res.text,
+                     res.confidence);
         else
-            snprintf(line, sizeof line, "   lexicon: kept the free text (log p %.2f)",
-                     tr.free_log_prob);
-        text(&c, x, top_text, line, 2, tr.lexicon_word >= 0 ? green : red);
+            snprintf(line, sizeof line, "   %s: no match within the margin", constraint);
+        text(&c, x, top_text, line, 2, tr.constrained ? green : red);
     }
     /* the input, its normalised values stretched to black..white */
     float lo = in[0], hi = in[0];
@@ -199,11 +193,11 @@ crnn_status crnn_explain_png(crnn_recognizer *rec, int index, const crnn_params 
     text(&c, 8, top_free + 4, "free", 2, grey);
     aligned_row(&c, top_free, m, tr.n_free, tr.free_labels, NULL, tr.free_start, tr.free_end, T,
                 w, ink);
-    if (res.free_text && tr.lexicon_word >= 0) {
-        /* the word as the lexicon writes it (the labels may be other case forms) */
+    if (res.free_text && tr.constrained) {
+        /* the text as returned (a lexicon word's labels may be other case forms) */
         uint32_t *cps = malloc(sizeof(uint32_t) * (size_t)(tr.n + 1));
         if (cps && utf8_to_codepoints(res.text, cps, tr.n) == tr.n) {
-            text(&c, 8, top_lex + 4, "lexicon", 2, grey);
+            text(&c, 8, top_lex + 4, tr.lexicon_word >= 0 ? "lexicon" : "pattern", 2, grey);
             aligned_row(&c, top_lex, m, tr.n, tr.labels, cps, tr.start, tr.end, T, w, green);
         }
         free(cps);

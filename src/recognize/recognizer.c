@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctc/ctc.h"
+#include "decode/decode.h"
 #include "image/image.h"
 #include "nn/network.h"
-#include "recognize/decode.h"
+#include "recognize/recognizer.h"
 #include "util/util.h"
 
 struct crnn_recognizer {
@@ -30,9 +30,18 @@ crnn_params crnn_default_params(void) {
     p.beam_width = 10;
     p.lexicon = NULL;
     p.lexicon_case_insensitive = 0;
-    p.lexicon_margin = -1.0f;
+    p.lexicon_margin = (float)CRNN_DEFAULT_LEXICON_MARGIN;
     p.lexicon_max_distance = 3;
+    p.allow = p.deny = NULL;
+    p.pattern = NULL;
+    p.min_confidence = 0.0f;
     return p;
+}
+
+crnn_status crnn_params_check(const crnn_model *model, const crnn_params *params,
+                              crnn_error *err) {
+    if (!params) return set_error(err, CRNN_ERR_ARG, "crnn_params_check: no params");
+    return decode_check_params(model, params, err);
 }
 
 crnn_recognizer *crnn_recognizer_new(const crnn_model *model, crnn_error *err) {

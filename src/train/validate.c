@@ -4,7 +4,7 @@
 
 #include "ctc/ctc.h"
 #include "image/image.h"
-#include "recognize/decode.h"
+#include "decode/decode.h"
 #include "train/train.h"
 #include "train/loader.h"
 #include "train/validate.h"
@@ -102,13 +102,16 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
             s = decode_frames(dw, m, lp + (size_t)k * T * C, len[k], C, p, &res, err);
             if (s != CRNN_OK) { crnn_result_free(&res); goto done; }
             char *pred = res.text;
+            int rejected = res.rejected;
             res.text = NULL;
             crnn_result_free(&res);
             char a[1024], g[1024];
             text_normalize_alnum(pred, a, sizeof a);
             text_normalize_alnum(v->texts[idx], g, sizeof g);
-            hits += strcmp(pred, v->texts[idx]) == 0;
-            hits_alnum += strcmp(a, g) == 0;
+            /* a rejected reading is a misread one here, whatever the label */
+            hits += !rejected && strcmp(pred, v->texts[idx]) == 0;
+            hits_alnum += !rejected && strcmp(a, g) == 0;
+            score->rejected += rejected;
             sim += text_similarity(a, g);
             if (predictions) predictions[idx] = pred;
             else free(pred);
@@ -119,6 +122,10 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
         score->exact = hits / v->n;
         score->alnum = hits_alnum / v->n;
         score->one_minus_ned = sim / v->n;
+    }
+    if (v->n > score->rejected) {
+        score->exact_accepted = hits / (v->n - score->rejected);
+        score->alnum_accepted = hits_alnum / (v->n - score->rejected);
     }
 done:
     score->seconds = now_seconds() - t0;

@@ -25,6 +25,8 @@ typedef struct {
     double exact;     /* fraction read exactly, case and punctuation included */
     double alnum;     /* fraction equal after lower-casing and keeping only 0-9a-z */
     double one_minus_ned; /* mean 1 − normalised edit distance on the 0-9a-z strings */
+    int rejected;         /* readings below params.min_confidence (counted as misread above) */
+    double alnum_accepted, exact_accepted; /* the same two accuracies over the others */
     double seconds;
 } validation_score;
 

@@ -1,4 +1,4 @@
-/* beam.c — CTC prefix beam search (Graves 2012 §7.5; Hannun et al. 2014, lexicon-free).
+/* prefix_beam.c — CTC prefix beam search, free or under a pattern (prefix_beam.h).
 
    Every frame, each kept prefix is extended by a blank, by its last label repeated (same
    prefix), and by every other class that is not negligible in this frame; the probabilities
@@ -7,19 +7,22 @@
    a blank. Prefixes are nodes of a tree that grows as the search goes (parent + label), found
    again through a hash of (parent, label), so a prefix is identified in O(1) without comparing
    label strings. Values live in probability space, divided each frame by the best beam's
-   total: exact (a common factor changes no comparison) and free of underflow. */
+   total: exact (a common factor changes no comparison) and free of underflow. Under a
+   pattern each node also carries its pattern state, and the pattern is deterministic, so
+   (parent, label) still names one prefix. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctc/ctc.h"
+#include "decode/prefix_beam.h"
 
 typedef struct {
     int parent, label, len;
+    int state; /* under a pattern: its state after this prefix */
 } pnode;
 
-struct ctc_beam {
+struct prefix_beam {
     pnode *nodes;
     double *npb, *npnb; /* per node: next frame's probabilities being summed */
     int *stamp;         /* per node: the frame npb/npnb belong to (1-based) */
@@ -29,16 +32,21 @@ struct ctc_beam {
     size_t hcap, hcount;
     int *touched;
     int cap_touched;
-    int beam[CTC_BEAM_MAX_WIDTH];
-    double pb[CTC_BEAM_MAX_WIDTH], pnb[CTC_BEAM_MAX_WIDTH];
+    int beam[PREFIX_BEAM_MAX_WIDTH];
+    double pb[PREFIX_BEAM_MAX_WIDTH], pnb[PREFIX_BEAM_MAX_WIDTH];
     double *prob;
     int *cand;
+    uint8_t *tried; /* per class: worth trying as an extension in this frame */
     int cap_c;
+    int *per_state_count; /* under a pattern: prefixes kept per state in this frame */
+    int cap_states;
+    struct ranked *ranked; /* under a pattern: the touched nodes, best first */
+    int cap_ranked;
 };
 
-ctc_beam *ctc_beam_new(void) { return calloc(1, sizeof(ctc_beam)); }
+prefix_beam *prefix_beam_new(void) { return calloc(1, sizeof(prefix_beam)); }
 
-void ctc_beam_free(ctc_beam *b) {
+void prefix_beam_free(prefix_beam *b) {
     if (!b) return;
     free(b->nodes);
     free(b->npb);
@@ -49,10 +57,13 @@ void ctc_beam_free(ctc_beam *b) {
     free(b->touched);
     free(b->prob);
     free(b->cand);
+    free(b->tried);
+    free(b->per_state_count);
+    free(b->ranked);
     free(b);
 }
 
-static int grow_nodes(ctc_beam *b) {
+static int grow_nodes(prefix_beam *b) {
     int cap = b->cap_nodes ? b->cap_nodes * 2 : 1024;
     pnode *n = realloc(b->nodes, sizeof(pnode) * (size_t)cap);
     if (!n) return 0;
@@ -77,7 +88,7 @@ static size_t hash_slot(uint64_t key, size_t cap) {
     return (size_t)key & (cap - 1);
 }
 
-static int hash_grow(ctc_beam *b) {
+static int hash_grow(prefix_beam *b) {
     size_t cap = b->hcap ? b->hcap * 2 : 4096;
     uint64_t *k = calloc(cap, sizeof(uint64_t));
     int *v = malloc(sizeof(int) * cap);
@@ -102,7 +113,7 @@ static int hash_grow(ctc_beam *b) {
 }
 
 /* The node of prefix (parent, label), created if new; -1 if out of memory. */
-static int child_of(ctc_beam *b, int parent, int label) {
+static int child_of(prefix_beam *b, int parent, int label, int state) {
     if (2 * (b->hcount + 1) > b->hcap && !hash_grow(b)) return -1;
     uint64_t key = ((uint64_t)(uint32_t)parent << 32 | (uint32_t)label) + 1;
     size_t j = hash_slot(key, b->hcap);
@@ -112,7 +123,7 @@ static int child_of(ctc_beam *b, int parent, int label) {
     }
     if (b->n_nodes == b->cap_nodes && !grow_nodes(b)) return -1;
     int id = b->n_nodes++;
-    b->nodes[id] = (pnode){parent, label, b->nodes[parent].len + 1};
+    b->nodes[id] = (pnode){parent, label, b->nodes[parent].len + 1, state};
     b->stamp[id] = 0;
     b->hkey[j] = key;
     b->hval[j] = id;
@@ -121,7 +132,7 @@ static int child_of(ctc_beam *b, int parent, int label) {
 }
 
 /* Adds to node's sums for frame `stamp`, recording it as touched the first time. */
-static int add(ctc_beam *b, int node, int stamp, double pb, double pnb, int *n_touched) {
+static int add(prefix_beam *b, int node, int stamp, double pb, double pnb, int *n_touched) {
     if (b->stamp[node] != stamp) {
         if (*n_touched == b->cap_touched) {
             int cap = b->cap_touched ? b->cap_touched * 2 : 1024;
@@ -141,12 +152,12 @@ static int add(ctc_beam *b, int node, int stamp, double pb, double pnb, int *n_t
 }
 
 /* Heap order: a is "worse" than b (lower total; on a tie, the later-created node). */
-static int worse(const ctc_beam *b, int x, int y) {
+static int worse(const prefix_beam *b, int x, int y) {
     double tx = b->npb[x] + b->npnb[x], ty = b->npb[y] + b->npnb[y];
     return tx < ty || (tx == ty && x > y);
 }
 
-static void sift_down(const ctc_beam *b, int *heap, int n, int i) {
+static void sift_down(const prefix_beam *b, int *heap, int n, int i) {
     for (;;) {
         int l = 2 * i + 1, r = l + 1, m = i;
         if (l < n && worse(b, heap[l], heap[m])) m = l;
@@ -159,18 +170,80 @@ static void sift_down(const ctc_beam *b, int *heap, int n, int i) {
     }
 }
 
-int ctc_beam_decode(ctc_beam *b, const float *lp, int T, int C, int width, int *labels, int max,
-                    double *log_prob) {
+/* Keeps the `width` best of the touched nodes in b->beam: a min-heap of the best seen so far. */
+static int keep_best(prefix_beam *b, int n_touched, int width) {
+    int *heap = b->beam, n = 0;
+    for (int i = 0; i < n_touched; i++) {
+        int node = b->touched[i];
+        if (n < width) {
+            heap[n++] = node;
+            for (int j = n / 2 - 1; n == width && j >= 0; j--) sift_down(b, heap, n, j);
+        } else if (worse(b, heap[0], node)) {
+            heap[0] = node;
+            sift_down(b, heap, n, 0);
+        }
+    }
+    return n;
+}
+
+typedef struct ranked {
+    double total;
+    int node;
+} ranked;
+
+static int best_first(const void *x, const void *y) {
+    const ranked *a = x, *c = y;
+    if (a->total != c->total) return a->total < c->total ? 1 : -1;
+    return (a->node > c->node) - (a->node < c->node); /* ties: the earlier-created node */
+}
+
+/* Under a pattern: the best touched nodes, at most per_state of them in one pattern state. */
+static int keep_best_per_state(prefix_beam *b, int n_touched, int width, int per_state) {
+    if (n_touched > b->cap_ranked) {
+        ranked *r = realloc(b->ranked, sizeof *r * (size_t)n_touched);
+        if (!r) return -1;
+        b->ranked = r;
+        b->cap_ranked = n_touched;
+    }
+    for (int i = 0; i < n_touched; i++) {
+        int node = b->touched[i];
+        b->ranked[i] = (ranked){b->npb[node] + b->npnb[node], node};
+    }
+    qsort(b->ranked, (size_t)n_touched, sizeof(ranked), best_first);
+    int n = 0;
+    for (int i = 0; i < n_touched && n < width; i++) {
+        int node = b->ranked[i].node, st = b->nodes[node].state;
+        if (b->per_state_count[st] >= per_state) continue;
+        b->per_state_count[st]++;
+        b->beam[n++] = node;
+    }
+    for (int i = 0; i < n; i++) b->per_state_count[b->nodes[b->beam[i]].state] = 0;
+    return n;
+}
+
+int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
+                       const pattern_edges *pattern, int per_state, int *labels, int max,
+                       double *log_prob) {
     if (width < 1) width = 1;
-    if (width > CTC_BEAM_MAX_WIDTH) width = CTC_BEAM_MAX_WIDTH;
+    if (width > PREFIX_BEAM_MAX_WIDTH) width = PREFIX_BEAM_MAX_WIDTH;
+    if (per_state < 1) per_state = 1;
     if (C > b->cap_c) {
         double *p = realloc(b->prob, sizeof(double) * (size_t)C);
         if (p) b->prob = p;
         int *c = realloc(b->cand, sizeof(int) * (size_t)C);
         if (c) b->cand = c;
-        if (!p || !c) return -1;
+        uint8_t *tr = realloc(b->tried, (size_t)C);
+        if (tr) b->tried = tr;
+        if (!p || !c || !tr) return -1;
         b->cap_c = C;
     }
+    if (pattern && pattern->n_states > b->cap_states) {
+        int *cnt = realloc(b->per_state_count, sizeof(int) * (size_t)pattern->n_states);
+        if (!cnt) return -1;
+        b->per_state_count = cnt;
+        b->cap_states = pattern->n_states;
+    }
+    if (pattern) memset(b->per_state_count, 0, sizeof(int) * (size_t)pattern->n_states);
     /* a fresh tree each call: node 0 is the empty prefix */
     b->n_nodes = 0;
     if (b->hcap > 65536 && b->hcount < b->hcap / 16) { /* a long input left it big: shrink */
@@ -183,7 +256,7 @@ int ctc_beam_decode(ctc_beam *b, const float *lp, int T, int C, int width, int *
     b->hcount = 0;
     if (b->hcap) memset(b->hkey, 0, sizeof(uint64_t) * b->hcap);
     if (!b->cap_nodes && !grow_nodes(b)) return -1;
-    b->nodes[0] = (pnode){-1, 0, 0};
+    b->nodes[0] = (pnode){-1, 0, 0, pattern ? pattern->start : 0};
     b->stamp[0] = 0;
     b->n_nodes = 1;
     int n_beam = 1;
@@ -199,8 +272,10 @@ int ctc_beam_decode(ctc_beam *b, const float *lp, int T, int C, int width, int *
             if (b->prob[k] > pmax) pmax = b->prob[k];
         }
         int nc = 0;
-        for (int k = 1; k < C; k++)
-            if (b->prob[k] >= pmax * CTC_BEAM_PRUNE) b->cand[nc++] = k;
+        for (int k = 1; k < C; k++) {
+            b->tried[k] = b->prob[k] > 0 && b->prob[k] >= pmax * PREFIX_BEAM_PRUNE;
+            if (b->tried[k]) b->cand[nc++] = k;
+        }
         int stamp = t + 1, n_touched = 0;
         for (int i = 0; i < n_beam; i++) {
             int node = b->beam[i];
@@ -208,47 +283,49 @@ int ctc_beam_decode(ctc_beam *b, const float *lp, int T, int C, int width, int *
             int last = b->nodes[node].label;
             if (!add(b, node, stamp, total * b->prob[0], 0, &n_touched)) return -1;
             if (node != 0 && !add(b, node, stamp, 0, pnb * b->prob[last], &n_touched)) return -1;
-            for (int j = 0; j < nc; j++) {
-                int k = b->cand[j];
-                int child = child_of(b, node, k);
+            /* the extensions: every class worth trying, or under a pattern the edges of the
+               prefix's state that are */
+            int st = b->nodes[node].state;
+            int from = pattern ? pattern->edge_start[st] : 0;
+            int to = pattern ? pattern->edge_start[st + 1] : nc;
+            for (int j = from; j < to; j++) {
+                int k = pattern ? pattern->edge_cls[j] : b->cand[j];
+                if (pattern && (k >= C || !b->tried[k])) continue;
+                int child = child_of(b, node, k, pattern ? pattern->edge_next[j] : 0);
                 if (child < 0) return -1;
                 /* the same label again starts a new character only after a blank */
                 double p = (k == last ? pb : total) * b->prob[k];
                 if (!add(b, child, stamp, 0, p, &n_touched)) return -1;
             }
         }
-        /* keep the `width` best: a min-heap of the best seen so far */
-        int *heap = b->beam, n = 0;
-        for (int i = 0; i < n_touched; i++) {
-            int node = b->touched[i];
-            if (n < width) {
-                heap[n++] = node;
-                for (int j = n / 2 - 1; n == width && j >= 0; j--) sift_down(b, heap, n, j);
-            } else if (worse(b, heap[0], node)) {
-                heap[0] = node;
-                sift_down(b, heap, n, 0);
-            }
-        }
+        int n = pattern ? keep_best_per_state(b, n_touched, width, per_state)
+                        : keep_best(b, n_touched, width);
+        if (n < 0) return -1;
         double best = 0;
         for (int i = 0; i < n; i++) {
-            double tot = b->npb[heap[i]] + b->npnb[heap[i]];
+            double tot = b->npb[b->beam[i]] + b->npnb[b->beam[i]];
             if (tot > best) best = tot;
         }
         if (!(best > 0)) { /* every path impossible (-inf log-probabilities): nothing to read */
             if (log_prob) *log_prob = -INFINITY;
-            return 0;
+            return pattern ? -2 : 0;
         }
         for (int i = 0; i < n; i++) {
-            b->pb[i] = b->npb[heap[i]] / best;
-            b->pnb[i] = b->npnb[heap[i]] / best;
+            b->pb[i] = b->npb[b->beam[i]] / best;
+            b->pnb[i] = b->npnb[b->beam[i]] / best;
         }
         n_beam = n;
         log_scale += log(best);
     }
-    int bi = 0;
-    for (int i = 1; i < n_beam; i++) {
-        double ti = b->pb[i] + b->pnb[i], tb = b->pb[bi] + b->pnb[bi];
-        if (ti > tb || (ti == tb && b->beam[i] < b->beam[bi])) bi = i;
+    int bi = -1;
+    for (int i = 0; i < n_beam; i++) {
+        if (pattern && !pattern_edges_accepting(pattern, b->nodes[b->beam[i]].state)) continue;
+        double ti = b->pb[i] + b->pnb[i], tb = bi < 0 ? -1 : b->pb[bi] + b->pnb[bi];
+        if (bi < 0 || ti > tb || (ti == tb && b->beam[i] < b->beam[bi])) bi = i;
+    }
+    if (bi < 0) {
+        if (log_prob) *log_prob = -INFINITY;
+        return -2;
     }
     if (log_prob) *log_prob = log(b->pb[bi] + b->pnb[bi]) + log_scale;
     int node = b->beam[bi], len = b->nodes[node].len;

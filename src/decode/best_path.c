@@ -1,11 +1,12 @@
-/* greedy.c — best-path decoding. */
+/* best_path.c — best-path decoding: the most likely class of each frame, repeats merged,
+   blanks dropped. */
 #include <math.h>
 #include <stddef.h>
 
-#include "ctc/ctc.h"
+#include "decode/best_path.h"
 
-int ctc_greedy_decode(const float *lp, int T, int C, int *labels, float *confidence, int *frames,
-                      int max) {
+int best_path_decode(const float *lp, int T, int C, int *labels, float *confidence, int *frames,
+                     int max) {
     int n = 0, prev = 0;
     int emitted = 0; /* whether the current run got a slot: one cut off by max must not update
                         the confidence of the label before it */

@@ -1,0 +1,32 @@
+/* prefix_beam.h — CTC prefix beam search (Graves 2012 §7.5; Hannun et al. 2014): keeps the
+   most probable label prefixes, each with its probability of ending in a blank and in a
+   non-blank, merging the paths that collapse to the same prefix. Classes far below the best
+   of their frame (a factor of PREFIX_BEAM_PRUNE) are not tried as extensions; masked classes
+   (-inf) never are.
+
+   Under a pattern, prefixes only grow along the pattern's edges, and at most per_state
+   prefixes are kept in any one pattern state, so that the prefixes on the way to acceptance
+   are not all crowded out by likelier ones that can no longer match; the answer is the most
+   probable prefix that ends in an accepting state. It is the fallback of pattern decoding
+   when the exact search runs out of budget. */
+#ifndef CRNN_PREFIX_BEAM_H
+#define CRNN_PREFIX_BEAM_H
+
+#include "decode/automaton.h"
+
+#define PREFIX_BEAM_PRUNE 1e-8
+#define PREFIX_BEAM_MAX_WIDTH 1024
+
+typedef struct prefix_beam prefix_beam;
+prefix_beam *prefix_beam_new(void);
+void prefix_beam_free(prefix_beam *b);
+
+/* Writes at most max labels of the most probable prefix; returns the count, -1 if out of
+   memory, -2 if under a pattern no kept prefix ends in an accepting state. *log_prob (if not
+   NULL) receives the beam's estimate of its log-probability (a lower bound: paths through
+   pruned prefixes are missing). pattern: NULL, or prefixes must follow it (per_state ≥ 1). */
+int prefix_beam_decode(prefix_beam *b, const float *log_probs, int T, int C, int beam_width,
+                       const pattern_edges *pattern, int per_state, int *labels, int max,
+                       double *log_prob);
+
+#endif
