@@ -27,6 +27,8 @@ static void usage(FILE *f) {
             "  --seed S           random seed (default 1); the same seed gives the same bytes\n"
             "  --height H         output height in px (default 32)\n"
             "  --colour           write RGB crops (default grey: the luminance of the same crops)\n"
+            "  --clean            printed words without camera effects, strong geometry or\n"
+            "                     occluders (screenshots, scans, tests)\n"
             "  --fonts FILE       font manifest, one path a line (default: scan /usr/share/fonts)\n"
             "  --backgrounds DIR  folder of natural images for textures (repeatable; default\n"
             "                     ../shared/data/backgrounds/svt-train-scenes if present)\n"
@@ -110,6 +112,7 @@ int cmd_synth(int argc, char **argv) {
         {"cell-height", required_argument, NULL, 'C'}, {"real", required_argument, NULL, 'R'},
         {"list-fonts", no_argument, NULL, 'F'},    {"help", no_argument, NULL, 'h'},
         {"colour", no_argument, NULL, 'K'},        {"color", no_argument, NULL, 'K'},
+        {"clean", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     synth_config cfg = synth_default_config();
     const char *out = NULL, *sheet = NULL, *real = NULL;
@@ -153,6 +156,7 @@ int cmd_synth(int argc, char **argv) {
         case 'R': real = optarg; break;
         case 'F': list_fonts = 1; break;
         case 'K': cfg.channels = 3; break;
+        case 'P': cfg.clean = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

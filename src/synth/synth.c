@@ -156,6 +156,10 @@ static void sample_style(synth *s, synth_style *st, const uint32_t *cps, int n, 
     st->line_above = rng_chance(r, lines);
     st->line_below = rng_chance(r, lines);
     st->line_gap = rng_range(r, 1.0f, 1.3f);
+    if (s->cfg.clean) {
+        st->vertical = st->left_chars = st->right_chars = st->line_above = st->line_below = 0;
+        if (*crop > CROP_MEDIUM) *crop = CROP_MEDIUM;
+    }
 }
 
 /* A paint for the background: usually the background half of a real colour pair (its text
@@ -194,6 +198,7 @@ static void sample_colours(synth *s, synth_style *st, background_kind kind, rgb 
     }
     /* Most samples are well readable, some faint; a busy background needs more contrast. */
     float floor = rng_chance(r, 0.9f) ? rng_range(r, 32, 64) : rng_range(r, 18, 32);
+    if (s->cfg.clean) floor = fmaxf(floor, 80.0f);
     floor = fmaxf(floor, fminf(1.0f * bg_sd + 12.0f, 160.0f));
     float dy = fabsf(rgb_luma(fg) - bg_y);
     if (s->cfg.channels == 3) {
@@ -252,7 +257,9 @@ static void sample_geometry(synth *s, synth_warp *w, int *out_w, float *box, int
         int k = rng_int(r, 0, 99);
         rot = k < 10 ? rng_range(r, -0.52f, 0.52f) : k < 22 ? rng_range(r, -0.25f, 0.25f) : 0.03f * rng_normal(r);
         shear = rng_chance(r, 0.15f) ? rng_range(r, -0.15f, 0.4f) : 0.0f;
-        if (s->ndrawn >= 3 && rng_chance(r, 0.06f)) {
+        if (s->cfg.clean) {
+            rot = fmaxf(-0.05f, fminf(0.05f, rot));
+        } else if (s->ndrawn >= 3 && rng_chance(r, 0.06f)) {
             /* Text along a circle (CUTE80's arcs): it spans 0.5–2 radians of it. */
             float span = rng_range(r, 0.5f, 2.0f);
             w->arc_r = (rng_chance(r, 0.5f) ? 1 : -1) * fmaxf(tw / span, th);
@@ -274,7 +281,7 @@ static void sample_geometry(synth *s, synth_warp *w, int *out_w, float *box, int
     w->ai[2] = -w->a[2] / det;
     w->ai[3] = w->a[0] / det;
     int persp = rng_int(r, 0, 99);
-    if (persp < 25) {
+    if (persp < 25 && !s->cfg.clean) {
         float k = persp < 8 ? 2.0f : 1.0f; /* a few strongly oblique views */
         float ext_x = 0.5f * fmaxf(fabsf(co) * tw * stretch, fabsf(si) * tw * stretch) + 0.5f * th;
         w->px = k * rng_range(r, -0.3f, 0.3f) / fmaxf(ext_x, 1.0f);
@@ -363,10 +370,10 @@ static void occlude(synth *s, fimg *img) {
     }
 }
 
-static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
+/* What a camera does to the word: light, size, focus, motion, noise. */
+static void camera_effects(synth *s, fimg *img) {
     rng_t *r = &s->rng;
-    const int W = img->w, H = img->h, C = s->cfg.channels;
-    const float k = (float)H / 32.0f; /* effect sizes are tuned at 32 px */
+    const float k = (float)img->h / 32.0f; /* effect sizes are tuned at 32 px */
     /* Each degradation alone is common in real crops; all of them at once is rare, so the
        probabilities are moderate and independent. */
     if (rng_chance(r, 0.3f)) fx_illumination(img, r, rng_range(r, 0.1f, 0.5f));
@@ -383,6 +390,12 @@ static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
                        rng_range(r, 0, 3.1416f), &s->tmp);
     if (!tiny && rng_chance(r, blur < 43 ? 0.15f : 0.3f)) fx_down_up(img, rng_range(r, 0.4f, 0.8f), &s->tmp);
     if (rng_chance(r, 0.5f)) fx_noise(img, r, rng_chance(r, 0.7f) ? rng_range(r, 1, 5) : rng_range(r, 5, 12));
+}
+
+static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
+    rng_t *r = &s->rng;
+    const int W = img->w, H = img->h, C = s->cfg.channels;
+    if (!s->cfg.clean) camera_effects(s, img);
     size_t n = (size_t)W * (size_t)H;
     if (n * (size_t)C > s->out_cap) {
         uint8_t *o = realloc(s->out, n * (size_t)C);
@@ -400,7 +413,7 @@ static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
         else /* exactly what stb_image makes of an RGB pixel when asked for grey */
             s->out[i] = (uint8_t)((q[0] * 77 + q[1] * 150 + q[2] * 29) >> 8);
     }
-    if (rng_chance(r, 0.35f)) fx_jpeg(s->out, W, H, C, rng_int(r, 10, 70));
+    if (!s->cfg.clean && rng_chance(r, 0.35f)) fx_jpeg(s->out, W, H, C, rng_int(r, 10, 70));
     size_t o = 0;
     for (int i = 0; i < s->ndrawn; i++) o += (size_t)utf8_encode(s->drawn[i], s->label + o);
     s->label[o] = 0;
@@ -462,7 +475,7 @@ crnn_status synth_next(synth *s, synth_sample *out) {
             const float *ov = fimg_plane(&s->oval, k);
             for (size_t i = 0; i < n; i++) im[i] = ov[i] + (1 - s->oalpha.p[i]) * im[i];
         }
-        if (rng_chance(r, 0.05f)) occlude(s, &s->img);
+        if (!s->cfg.clean && rng_chance(r, 0.05f)) occlude(s, &s->img);
         return finish(s, &s->img, out);
     }
     return CRNN_ERR_FORMAT; /* no font draws what the charset asks for */

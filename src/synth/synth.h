@@ -45,6 +45,13 @@ typedef struct {
     int channels;                       /* 1 (grey, the default; 0 means 1) or 3 (RGB). Samples
                                            are drawn in colour either way; grey is their
                                            luminance as stb_image computes it */
+    int clean;                          /* printed words as a screen or scanner shows them:
+                                           fonts, weights, outlines, colours and backgrounds
+                                           vary, but no camera (blur, noise, JPEG, tiny text,
+                                           uneven light), no strong geometry (rotation beyond
+                                           a few degrees, perspective, curves, stacked
+                                           letters), no occluders, crops tight to medium,
+                                           high contrast */
 } synth_config;
 
 synth_config synth_default_config(void);
