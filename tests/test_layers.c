@@ -412,9 +412,10 @@ static void test_bn_forward(void) {
         float *rm0 = malloc(C * sizeof(float)), *rv0 = malloc(C * sizeof(float));
         memcpy(rm0, rm, C * sizeof(float));
         memcpy(rv0, rv, C * sizeof(float));
-        float *out = galloc(C * P), *mean = galloc(C), *rstd = galloc(C);
+        float *out = galloc(C * P), *mean = galloc(C), *rstd = galloc(C), *unb_var = galloc(C);
         float momentum = 0.1f;
-        batchnorm_forward(out, mean, rstd, inp, gamma, beta, rm, rv, momentum, C, P);
+        batchnorm_forward(out, mean, rstd, unb_var, inp, gamma, beta, C, P);
+        batchnorm_update_running(rm, rv, mean, unb_var, momentum, C);
         double *ref = dalloc(C * P), *rmean = dalloc(C), *rvar = dalloc(C);
         double *di = to_d(inp, C * P), *dg = to_d(gamma, C), *dbt = to_d(beta, C);
         ref_bn(ref, rmean, rvar, di, dg, dbt, C, P);
@@ -429,13 +430,14 @@ static void test_bn_forward(void) {
             CHECK_NEAR(rm[c], (1 - momentum) * rm0[c] + momentum * rmean[c], 1e-5);
             CHECK_NEAR(rv[c], (1 - momentum) * rv0[c] + momentum * unb, 1e-4 * (1 + unb));
         }
-        CHECK(guard_ok(out, C * P) && guard_ok(mean, C) && guard_ok(rstd, C));
+        CHECK(guard_ok(out, C * P) && guard_ok(mean, C) && guard_ok(rstd, C) &&
+              guard_ok(unb_var, C));
         /* No running statistics (NULL) is allowed and gives the same output. */
         float *out2 = galloc(C * P);
-        batchnorm_forward(out2, mean, rstd, inp, gamma, beta, NULL, NULL, momentum, C, P);
+        batchnorm_forward(out2, mean, rstd, NULL, inp, gamma, beta, C, P);
         CHECK(max_diff_ff(out, out2, C * P) == 0);
         free(inp), free(gamma), free(beta), free(rm), free(rv), free(rm0), free(rv0);
-        free(out), free(out2), free(mean), free(rstd);
+        free(out), free(out2), free(mean), free(rstd), free(unb_var);
         free(ref), free(rmean), free(rvar), free(di), free(dg), free(dbt);
     }
 }
@@ -459,7 +461,7 @@ static void test_bn_backward(void) {
         size_t n = (size_t)C * P;
         float *inp = frand(n, -2, 2), *gamma = frand(C, 0.3f, 2), *beta = frand(C, -1, 1);
         float *R = frand(n, -1, 1), *out = galloc(n), *mean = galloc(C), *rstd = galloc(C);
-        batchnorm_forward(out, mean, rstd, inp, gamma, beta, NULL, NULL, 0, C, P);
+        batchnorm_forward(out, mean, rstd, NULL, inp, gamma, beta, C, P);
         float *dinp = galloc(n), *dg = galloc(C), *db = galloc(C);
         bn_ctx c = {C, P, to_d(inp, n), to_d(gamma, C), to_d(beta, C), to_d(R, n), dalloc(n)};
         gparam ps[3];

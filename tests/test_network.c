@@ -20,6 +20,10 @@
 #include <string.h>
 
 #include "ctc/ctc.h"
+#include "layers/conv.h"
+#include "layers/linear.h"
+#include "layers/maxpool.h"
+#include "layers/recurrent.h"
 #include "model/model.h"
 #include "nn/network.h"
 #include "test.h"
@@ -95,10 +99,11 @@ static void tiny_channel(crnn_model *m) {
         model_layer *ly = &m->layers[l];
         if (ly->kind != LAYER_CONV || !(CONV_FLAGS(ly) & CONV_FLAG_BN)) continue;
         size_t K = (size_t)ly->in_c * CONV_KH(ly) * CONV_KW(ly);
-        for (size_t k = 0; k < K; k++) m->params[ly->weight + k] *= 0.004f;
-        m->params[ly->bias] *= 0.004f;
-        m->params[ly->bn_mean] *= 0.004f;
-        m->params[ly->bn_var] = 2e-5f;
+        float *weight = model_layer_tensor(m, m->params, l, "weight");
+        for (size_t k = 0; k < K; k++) weight[k] *= 0.004f;
+        model_layer_tensor(m, m->params, l, "bias")[0] *= 0.004f;
+        model_layer_tensor(m, m->params, l, "bn_mean")[0] *= 0.004f;
+        model_layer_tensor(m, m->params, l, "bn_var")[0] = 2e-5f;
     }
 }
 
@@ -131,7 +136,7 @@ static void make_batch(batch *bt, const crnn_model *m, const int *w) {
    (B, T, C), zero on padding frames. */
 static double batch_loss(network *net, crnn_model *m, const batch *bt, float **dlogits) {
     crnn_error err;
-    if (network_forward(net, m, bt->input, bt->w, B, 1, 0.0f, &err) != CRNN_OK) {
+    if (network_forward(net, m, bt->input, bt->w, B, 1, &err) != CRNN_OK) {
         fprintf(stderr, "network_forward: %s\n", err.message);
         exit(1);
     }
@@ -258,10 +263,12 @@ static void check_gradients(int variant) {
 
     /* and with momentum, they do: PyTorch's update with the batch's unbiased variance */
     if (variant == 0) {
-        const model_layer *ly = &m->layers[0];
-        float rm0 = m->params[ly->bn_mean], rv0 = m->params[ly->bn_var];
-        CHECK(network_forward(net, m, bt.input, bt.w, B, 1, 0.5f, &err) == CRNN_OK);
-        CHECK(m->params[ly->bn_mean] != rm0 && m->params[ly->bn_var] != rv0);
+        float *rm = model_layer_tensor(m, m->params, 0, "bn_mean");
+        float *rv = model_layer_tensor(m, m->params, 0, "bn_var");
+        float rm0 = rm[0], rv0 = rv[0];
+        CHECK(network_forward(net, m, bt.input, bt.w, B, 1, &err) == CRNN_OK);
+        network_update_running(net, m, m->params, 0.5f);
+        CHECK(rm[0] != rm0 && rv[0] != rv0);
         memcpy(m->params, running, m->n_params * sizeof(float));
     }
 
@@ -277,7 +284,7 @@ static void test_gradients_gru_lstm(void) { check_gradients(1); }
 static float *infer(network *net, crnn_model *m, const float *input, const int *w, int nb, int *T,
                     const int **len) {
     crnn_error err;
-    crnn_status s = network_forward(net, m, input, w, nb, 0, 0.0f, &err);
+    crnn_status s = network_forward(net, m, input, w, nb, 0, &err);
     CHECK_MSG(s == CRNN_OK, "inference forward: %s", err.message);
     if (s != CRNN_OK) exit(1);
     int C, b2;
@@ -379,10 +386,10 @@ static void check_inference(int variant) {
     }
 
     /* refusals: training a folded model; an image narrower than the model allows */
-    CHECK(network_forward(net, folded, bt.input, bt.w, B, 1, 0.0f, &err) == CRNN_ERR_ARG);
+    CHECK(network_forward(net, folded, bt.input, bt.w, B, 1, &err) == CRNN_ERR_ARG);
     if (m->min_width > 1) {
         int narrow = m->min_width - 1;
-        CHECK(network_forward(net, m, bt.input, &narrow, 1, 0, 0.0f, &err) == CRNN_ERR_ARG);
+        CHECK(network_forward(net, m, bt.input, &narrow, 1, 0, &err) == CRNN_ERR_ARG);
     }
     free(a), free(f), free(bt.input);
     network_free(net);
@@ -403,7 +410,8 @@ static void check_running_stats(int variant) {
     make_batch(&bt, m, widths[variant]);
     network *net = network_new();
     crnn_error err;
-    CHECK(network_forward(net, m, bt.input, bt.w, B, 1, 1.0f, &err) == CRNN_OK);
+    CHECK(network_forward(net, m, bt.input, bt.w, B, 1, &err) == CRNN_OK);
+    network_update_running(net, m, m->params, 1.0f);
     int T, C, nb;
     const int *len;
     const float *lp = network_log_probs(net, &nb, &T, &C, &len);
@@ -423,7 +431,7 @@ static void check_running_stats(int variant) {
         }
         if (ly->kind == LAYER_CONV && (CONV_FLAGS(ly) & CONV_FLAG_BN))
             for (int c = 0; c < ly->out_c; c++)
-                m->params[ly->bn_var + c] *= (float)(P - 1) / (float)P;
+                model_layer_tensor(m, m->params, l, "bn_var")[c] *= (float)(P - 1) / (float)P;
     }
     int Ti;
     float *inf = infer(net, m, bt.input, bt.w, B, &Ti, &len);

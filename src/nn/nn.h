@@ -40,11 +40,14 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, siz
                      window2d k, const map_geom *gin, const map_geom *gout);
 
 /* ---- batchnorm.c ---- */
-/* Training mode: normalise each of the C rows of x (C, P) with its own mean and variance.
-   Saves mean and rstd (C) for backward and updates the running statistics. */
-void batchnorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
-                       const float *beta, float *running_mean, float *running_var,
-                       float momentum, int C, size_t P);
+/* Training mode: normalise each of the C rows of inp (C, P) with its own mean and variance.
+   Saves mean and rstd (C) for backward, and the unbiased variance (C) for the running
+   statistics when var_unbiased is not NULL. */
+void batchnorm_forward(float *out, float *mean, float *rstd, float *var_unbiased,
+                       const float *inp, const float *gamma, const float *beta, int C, size_t P);
+/* running = (1 − momentum)·running + momentum·batch (C each), as PyTorch. */
+void batchnorm_update_running(float *running_mean, float *running_var, const float *mean,
+                              const float *var_unbiased, float momentum, int C);
 void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
                         const float *inp, const float *gamma, const float *mean,
                         const float *rstd, int C, size_t P);

@@ -108,6 +108,7 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
                          NET_MAX_BATCH);
     for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
+    r->n_last = 0; /* until this call's images are through the network */
     if (n > r->widths_cap) {
         int *w = realloc(r->widths, sizeof(int) * (size_t)n);
         if (!w) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
@@ -152,11 +153,9 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
         free(converted);
         off += (size_t)m->input_height * r->widths[i];
     }
-    r->n_last = n;
-    /* Inference never writes to the model: batch-norm is folded, no statistics update. */
-    crnn_status s = network_forward(r->net, (crnn_model *)m, r->input, r->widths, n, 0, 0.0f,
-                                    &r->err);
+    crnn_status s = network_forward(r->net, m, r->input, r->widths, n, 0, &r->err);
     if (s != CRNN_OK) return s;
+    r->n_last = n;
     int T, C;
     const int *len;
     const float *lp = network_log_probs(r->net, NULL, &T, &C, &len);

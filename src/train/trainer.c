@@ -150,8 +150,9 @@ static void *replica_step(void *arg) {
     r->unalignable = 0;
     memset(r->grads, 0, m->n_params * sizeof(float));
     r->status = network_forward(r->net, m, b->input + r->input_off, b->widths + r->first, r->count,
-                                1, r->bn_momentum, &r->err);
+                                1, &r->err);
     if (r->status != CRNN_OK) return NULL;
+    if (r->bn_momentum >= 0) network_update_running(r->net, m, m->params, r->bn_momentum);
     int B, T, C;
     const int *len;
     const float *lp = network_log_probs(r->net, &B, &T, &C, &len);

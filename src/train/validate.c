@@ -88,7 +88,7 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
         }
         train_batch *b = batch_from_images(m, batch_images, NULL, n, err);
         if (!b) { s = CRNN_ERR_NOMEM; goto done; }
-        s = network_forward(net, (crnn_model *)m, b->input, b->widths, n, 0, 0.0f, err);
+        s = network_forward(net, m, b->input, b->widths, n, 0, err);
         train_batch_free(b);
         if (s != CRNN_OK) goto done;
         int T, C;
