@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "layers/conv.h"
+#include "layers/convrnn.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
 #include "layers/recurrent.h"
@@ -13,6 +14,7 @@ static const layer_kind *const table[] = {
     &lstm_kind,
     &gru_kind,
     &linear_kind,
+    &convrnn_kind,
 };
 
 #define N_KINDS (int)(sizeof table / sizeof table[0])
