@@ -68,6 +68,26 @@ typedef enum { SCHED_COSINE = 0, SCHED_ONECYCLE = 1, SCHED_CONSTANT = 2 } schedu
 float lr_at(schedule_kind kind, float base_lr, float final_lr, long step, long warmup,
             long total);
 
+/* ---- step.c ---- one step's gradients, the batch shared among worker threads */
+#define TRAIN_MAX_WORKERS 16
+typedef struct train_workers train_workers;
+typedef struct train_batch train_batch; /* loader.h */
+typedef struct {
+    double loss;      /* summed over the samples whose loss is finite */
+    int counted;      /* those samples */
+    long unalignable; /* samples whose label cannot align (skipped) */
+} step_stats;
+/* threads workers (1..TRAIN_MAX_WORKERS), each with a network and a gradient buffer for m. */
+train_workers *train_workers_new(const crnn_model *m, int threads, crnn_error *err);
+void train_workers_free(train_workers *tw);
+/* Forward, CTC loss and backward of batch b, each worker a share of it (batch-norm statistics
+   per share), the gradient of the batch's mean loss summed into *grads (owned by tw, laid out
+   like m->params, valid until the next call). Worker 0 blends its batch statistics into m's
+   running statistics with bn_momentum (< 0: not at all). */
+crnn_status train_workers_run(train_workers *tw, crnn_model *m, const train_batch *b,
+                              float bn_momentum, step_stats *stats, float **grads,
+                              crnn_error *err);
+
 /* ---- metrics.c ---- */
 /* Lower-case and keep only 0-9a-z: the benchmark convention (Shi et al. Table 2). */
 void text_normalize_alnum(const char *in, char *out, size_t out_size);
