@@ -19,7 +19,7 @@ struct crnn_recognizer {
     size_t input_cap, scratch_cap;
     int *widths;
     int widths_cap;
-    int n_last; /* images in the last call */
+    int n_last; /* images of the last recognition call, 0 if it failed */
     decode_workspace *dw;
 };
 
@@ -104,11 +104,11 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     const crnn_model *m = r->model;
     crnn_params defaults = crnn_default_params();
     if (!params) params = &defaults;
+    r->n_last = 0; /* until this call's images are through the network */
     if (n < 1 || n > NET_MAX_BATCH)
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
                          NET_MAX_BATCH);
     for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
-    r->n_last = 0; /* until this call's images are through the network */
     if (n > r->widths_cap) {
         int *w = realloc(r->widths, sizeof(int) * (size_t)n);
         if (!w) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
@@ -155,7 +155,6 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     }
     crnn_status s = network_forward(r->net, m, r->input, r->widths, n, 0, &r->err);
     if (s != CRNN_OK) return s;
-    r->n_last = n;
     int T, C;
     const int *len;
     const float *lp = network_log_probs(r->net, NULL, &T, &C, &len);
@@ -167,6 +166,7 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     }
     double ms = (now_seconds() - t0) * 1000.0 / n;
     for (int i = 0; i < n; i++) results[i].milliseconds = ms;
+    if (first == CRNN_OK) r->n_last = n;
     return first;
 }
 
@@ -180,6 +180,7 @@ crnn_status crnn_recognize_memory(crnn_recognizer *r, const void *data, size_t s
                                   crnn_result *result) {
     double t0 = now_seconds();
     memset(result, 0, sizeof *result);
+    r->n_last = 0;
     uint8_t *px;
     int w, h;
     const int C = r->model->input_channels;
@@ -196,6 +197,7 @@ crnn_status crnn_recognize_file(crnn_recognizer *r, const char *path, const crnn
                                 crnn_result *result) {
     double t0 = now_seconds();
     memset(result, 0, sizeof *result);
+    r->n_last = 0;
     uint8_t *px;
     int w, h;
     const int C = r->model->input_channels;
@@ -219,7 +221,7 @@ const float *crnn_recognizer_log_probs(const crnn_recognizer *r, int index, int 
     int B, T, C;
     const int *len;
     const float *lp = network_log_probs(r->net, &B, &T, &C, &len);
-    if (!lp || index < 0 || index >= B) return NULL;
+    if (!lp || index < 0 || index >= r->n_last) return NULL;
     if (frames) *frames = len[index];
     if (classes) *classes = C;
     return lp + (size_t)index * T * C;

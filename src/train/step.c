@@ -64,6 +64,12 @@ void train_workers_free(train_workers *tw) {
     free(tw);
 }
 
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 static void *worker_run(void *arg) {
     worker *r = arg;
     const train_batch *b = r->b;
@@ -91,8 +97,12 @@ static void *worker_run(void *arg) {
     for (int i = 0; i < B; i++) {
         int s = r->first + i;
         float *g = r->dlogits + (size_t)i * T * C;
-        double li = ctc_loss(lp + (size_t)i * T * C, len[i], C, b->labels + b->label_off[s],
-                             b->label_len[s], g);
+        const float *lpi = lp + (size_t)i * T * C;
+        double li = ctc_loss(lpi, len[i], C, b->labels + b->label_off[s], b->label_len[s], g);
+        if (isnan(li) && all_finite(lpi, (size_t)len[i] * C)) { /* ctc.h: out of memory */
+            r->status = set_error(&r->err, CRNN_ERR_NOMEM, "out of memory for the CTC loss");
+            return NULL;
+        }
         if (isinf(li) && li > 0) { /* the loader filters these; count any that slip by */
             r->stats.unalignable++;
             memset(g, 0, sizeof(float) * (size_t)T * C);

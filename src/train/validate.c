@@ -23,6 +23,8 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, int channels
         int w, h;
         const char *label = dataset_label(d, i, &e);
         if (!label || dataset_image(d, i, channels, &px, &w, &h, &e) != CRNN_OK) {
+            /* a bad item is skipped and counted; running out of memory is not the item's fault */
+            if (e.code == CRNN_ERR_NOMEM) return set_error(err, CRNN_ERR_NOMEM, "%s", e.message);
             v->unreadable++;
             continue;
         }
@@ -32,7 +34,9 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, int channels
         v->names[v->n] = strdup(name);
         crnn_image im = {w, h, w * channels, px, channels};
         v->images[v->n] = im;
-        v->n++;
+        v->n++; /* validation_free releases what this item has even if a copy failed */
+        if (!v->texts[v->n - 1] || !v->names[v->n - 1])
+            return set_error(err, CRNN_ERR_NOMEM, "out of memory loading the validation set");
     }
     return CRNN_OK;
 }
