@@ -20,6 +20,7 @@
 
 #include "layer_check.h"
 #include "model/model.h"
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 #include "test.h"
 
@@ -974,6 +975,29 @@ static void test_log_softmax(void) {
     }
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* fastmath.h                                                                               */
+
+/* exp, sigmoid and tanh against libm over their range, and NaN in gives NaN out: a model
+   whose finite weights overflow feeds NaN to the gates, and NaN must never reach the float
+   to int conversion inside fast_expf (undefined behaviour; UBSan stops the ASan build). */
+static void test_fastmath(void) {
+    double worst_exp = 0, worst = 0;
+    for (int i = -2000; i <= 2000; i++) {
+        float x = (float)i * 0.04f; /* ±80: inside the clamp at −87 and 88 */
+        /* relative: x·log2 e keeps fewer fraction bits as |x| grows (3.7e-6 at 80) */
+        worst_exp = fmax(worst_exp, fabs(fast_expf(x) - exp(x)) / exp(x));
+        worst = fmax(worst, fabs(fast_sigmoidf(x) - 1 / (1 + exp(-x))));
+        worst = fmax(worst, fabs(fast_tanhf(x) - tanh(x)));
+    }
+    CHECK_MSG(worst_exp < 1e-5 && worst < 1e-6, "fast exp differs from libm by %g (relative), "
+              "sigmoid or tanh by %g", worst_exp, worst);
+    CHECK(fast_expf(-1000.0f) > 0 && isfinite(fast_expf(1000.0f)));
+    volatile float nan = NAN; /* volatile: evaluated at run time, as in the network */
+    CHECK(isnan(fast_expf(nan)) && isnan(fast_sigmoidf(nan)) && isnan(fast_tanhf(nan)));
+    CHECK(fast_tanhf(INFINITY) == 1.0f && fast_tanhf(-INFINITY) == -1.0f);
+}
+
 int main(void) {
     RUN(test_conv_forward);
     RUN(test_conv_backward);
@@ -990,5 +1014,6 @@ int main(void) {
     RUN(test_gru_backward);
     RUN(test_linear);
     RUN(test_log_softmax);
+    RUN(test_fastmath);
     TEST_EXIT();
 }

@@ -89,6 +89,12 @@ void crnn_result_free(crnn_result *res) {
     memset(res, 0, sizeof *res);
 }
 
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 static int grow_floats(float **p, size_t *cap, size_t n) {
     if (n <= *cap) return 1;
     float *q = realloc(*p, n * sizeof(float));
@@ -160,8 +166,14 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     const float *lp = network_log_probs(r->net, NULL, &T, &C, &len);
     crnn_status first = CRNN_OK;
     for (int i = 0; i < n; i++) {
-        s = decode_frames(r->dw, m, lp + (size_t)i * T * C, len[i], C, params, &results[i],
-                          &r->err);
+        const float *frames = lp + (size_t)i * T * C;
+        if (!all_finite(frames, (size_t)len[i] * C)) {
+            /* finite weights whose products overflow: no reading to decode */
+            s = set_error(&r->err, CRNN_ERR_FORMAT, "image %d: the model's output is not finite "
+                          "(its weights overflow)", i);
+        } else {
+            s = decode_frames(r->dw, m, frames, len[i], C, params, &results[i], &r->err);
+        }
         if (s != CRNN_OK && first == CRNN_OK) first = s;
     }
     double ms = (now_seconds() - t0) * 1000.0 / n;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crnn.h"
+#include "layers/layer.h"
 #include "model/model.h"
 #include "train/train.h"
 #include "util/util.h"
