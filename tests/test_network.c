@@ -452,7 +452,43 @@ static void test_running_stats_gru_lstm(void) { check_running_stats(1); }
 static void test_inference_lstm_gru(void) { check_inference(0); }
 static void test_inference_gru_lstm(void) { check_inference(1); }
 
+/* BLAS takes sizes as int. A batch at the limits (4096 images 4096 columns wide at height
+   256) is 2^32 columns of one map: refused before anything is allocated or read, rather than
+   handed to sgemm as (int)P — which wraps — after reserving 16 GB. */
+static void test_batch_beyond_int(void) {
+    static const uint32_t cs[2] = {0, 'a'};
+    model_spec s;
+    memset(&s, 0, sizeof s);
+    s.input_height = 256;
+    s.input_channels = 1;
+    s.norm_std = 1;
+    s.n_classes = 2;
+    s.charset = cs;
+    s.n_layers = 2;
+    s.layers[0].kind = LAYER_MAXPOOL; /* 2×2, stride 2 */
+    s.layers[0].p[0] = s.layers[0].p[1] = s.layers[0].p[2] = s.layers[0].p[3] = 2;
+    s.layers[1].kind = LAYER_LINEAR;
+    s.layers[1].p[0] = 2;
+    crnn_error err;
+    crnn_model *m = model_build(&s, "wide", &err);
+    CHECK_MSG(m != NULL, "%s", err.message);
+    if (!m) return;
+    int *w = malloc(sizeof(int) * NET_MAX_BATCH);
+    for (int b = 0; b < NET_MAX_BATCH; b++) w[b] = CRNN_MAX_INPUT_WIDTH;
+    float never_read = 0;
+    network *net = network_new();
+    crnn_status st = network_forward(net, m, &never_read, w, NET_MAX_BATCH, 0, &err);
+    CHECK_MSG(st == CRNN_ERR_LIMIT && strstr(err.message, "4294967296 columns"), "%s: %s",
+              crnn_status_name(st), err.message);
+    CHECK(network_log_probs(net, NULL, NULL, NULL, NULL) == NULL);
+    CHECK_MSG(network_memory(net) < (1u << 20), "%zu bytes held", network_memory(net));
+    network_free(net);
+    free(w);
+    crnn_model_free(m);
+}
+
 int main(void) {
+    RUN(test_batch_beyond_int);
     RUN(test_gradients_lstm_gru);
     RUN(test_gradients_gru_lstm);
     RUN(test_inference_lstm_gru);
