@@ -17,8 +17,9 @@
                                                             batch-norm + ReLU; 'n' = no BN)
      m<kh>[x<kw>][s<sh>[x<sw>]][p<ph>[x<pw>]]               max-pool (stride defaults to kernel)
      lstm<H> | bilstm<H> | gru<H> | bigru<H>                recurrent layer
-   A final linear layer to the charset size is appended. Names of presets are accepted too:
-   "paper" (Shi et al. 2015), "small" and "fast". */
+     [bi]cgru<H> | [bi]clstm<H> [k..][s..][p..][a]          Convolutional RNN (layers/convrnn.h)
+   Each kind reads its own tokens (src/layers/). A final linear layer to the charset size is
+   appended. Names of presets are accepted too: "paper" (Shi et al. 2015), "small" and "fast". */
 crnn_status arch_parse(const char *arch, model_spec *spec, crnn_error *err);
 /* Expands a preset name to its string (or returns arch unchanged). */
 const char *arch_expand(const char *arch);
