@@ -73,7 +73,8 @@ typedef struct layer_kind {
     const char *(*shape)(model_layer *l, char *why, size_t n);
     /* Map kinds: output columns of an image w columns wide (0 or less: too narrow). */
     int (*out_width)(const model_layer *l, int w);
-    /* Declares the layer's tensors, in the order its other functions index them (t[k]). */
+    /* Declares the layer's tensors (at most MODEL_LAYER_TENSORS), in the order its other
+       functions index them (t[k]). */
     void (*tensors)(const model_layer *l, tensor_list *tl);
     /* First weights, drawn from r in a fixed order (part of what --seed reproduces). */
     void (*init)(const model_layer *l, float *const *t, rng_t *r);

@@ -174,6 +174,11 @@ crnn_model *model_build_max(const model_spec *spec, const char *name, size_t max
         l->first_tensor = m->n_tensors;
         k->tensors(l, &tl);
         l->n_tensors = m->n_tensors - l->first_tensor;
+        if (l->n_tensors > MODEL_LAYER_TENSORS) { /* a kind's entry breaking the contract */
+            set_error(err, CRNN_ERR_ARG, "%s: layer %d (%s) declares %d tensors, more than %d",
+                      name, i, k->name, l->n_tensors, MODEL_LAYER_TENSORS);
+            goto fail;
+        }
         if ((size_t)c * 4 > MODEL_MAX_PARAMS || m->n_params > MODEL_MAX_PARAMS) {
             set_error(err, CRNN_ERR_LIMIT, "%s: model exceeds %u parameters", name,
                       MODEL_MAX_PARAMS);
