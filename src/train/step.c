@@ -17,13 +17,14 @@
 
 typedef struct {
     network *net;
-    float *grads, *dlogits;
-    size_t dlogits_cap;
+    float *grads, *dlogits, *input;
+    size_t dlogits_cap, input_cap;
     /* this step */
     crnn_model *m;
     const train_batch *b;
     int first, count;  /* samples [first, first + count) of the batch */
-    size_t input_off;
+    size_t input_off;  /* their first column in each input plane */
+    size_t input_cols, batch_cols; /* columns of their planes, and of the batch's */
     float bn_momentum; /* < 0: leave the running statistics alone */
     step_stats stats;
     crnn_status status;
@@ -60,6 +61,7 @@ void train_workers_free(train_workers *tw) {
         network_free(tw->w[r].net);
         free(tw->w[r].grads);
         free(tw->w[r].dlogits);
+        free(tw->w[r].input);
     }
     free(tw);
 }
@@ -76,8 +78,28 @@ static void *worker_run(void *arg) {
     crnn_model *m = r->m;
     memset(&r->stats, 0, sizeof r->stats);
     memset(r->grads, 0, m->n_params * sizeof(float));
-    r->status = network_forward(r->net, m, b->input + r->input_off, b->widths + r->first, r->count,
-                                1, &r->err);
+    const float *input = b->input + r->input_off;
+    const int planes = m->input_channels;
+    if (planes > 1 && r->input_cols < r->batch_cols) {
+        /* The batch's input is one plane per channel over all its images: this share's
+           columns of each plane are gathered into planes of their own. */
+        size_t need = (size_t)planes * r->input_cols;
+        if (need > r->input_cap) {
+            free(r->input);
+            r->input = malloc(need * sizeof(float));
+            r->input_cap = r->input ? need : 0;
+            if (!r->input) {
+                r->status = set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+                return NULL;
+            }
+        }
+        for (int c = 0; c < planes; c++)
+            memcpy(r->input + (size_t)c * r->input_cols,
+                   b->input + (size_t)c * r->batch_cols + r->input_off,
+                   r->input_cols * sizeof(float));
+        input = r->input;
+    }
+    r->status = network_forward(r->net, m, input, b->widths + r->first, r->count, 1, &r->err);
     if (r->status != CRNN_OK) return NULL;
     if (r->bn_momentum >= 0) network_update_running(r->net, m, m->params, r->bn_momentum);
     int B, T, C;
@@ -124,7 +146,8 @@ crnn_status train_workers_run(train_workers *tw, crnn_model *m, const train_batc
                               crnn_error *err) {
     /* Share the batch among the workers, each at least one sample. */
     int R = tw->n < b->B ? tw->n : b->B;
-    size_t off = 0;
+    size_t off = 0, batch_cols = 0;
+    for (int k = 0; k < b->B; k++) batch_cols += (size_t)m->input_height * b->widths[k];
     for (int r = 0, first = 0; r < R; r++) {
         worker *w = &tw->w[r];
         w->m = m;
@@ -132,9 +155,11 @@ crnn_status train_workers_run(train_workers *tw, crnn_model *m, const train_batc
         w->first = first;
         w->count = b->B / R + (r < b->B % R);
         w->input_off = off;
+        w->batch_cols = batch_cols;
         w->bn_momentum = r == 0 ? bn_momentum : -1.0f;
         for (int k = first; k < first + w->count; k++)
             off += (size_t)m->input_height * b->widths[k];
+        w->input_cols = off - w->input_off;
         first += w->count;
     }
     pthread_t tids[TRAIN_MAX_WORKERS];
