@@ -18,6 +18,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ctc/ctc.h"
 #include "layers/conv.h"
@@ -487,8 +489,48 @@ static void test_batch_beyond_int(void) {
     crnn_model_free(m);
 }
 
+/* crnn.h promises that threads may share one model, so no pass may write to it: with the
+   parameters on read-only pages, training and inference forwards (and a backward) run; only
+   network_update_running, which the trainer calls on its own copy, writes. The training
+   forward used to update the running statistics itself (and recognizer.c and validate.c cast
+   the model's const away to call it). */
+static void test_model_read_only(void) {
+    crnn_model *m = build(0);
+    static const int widths[B] = {9, 14, 5};
+    batch bt;
+    make_batch(&bt, m, widths);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = (m->n_params * sizeof(float) + page - 1) / page * page;
+    float *ro = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(ro != MAP_FAILED);
+    if (ro == MAP_FAILED) return;
+    memcpy(ro, m->params, m->n_params * sizeof(float));
+    float *own = m->params;
+    m->params = ro;
+    CHECK(mprotect(ro, bytes, PROT_READ) == 0);
+    network *net = network_new();
+    float *dlogits;
+    double loss = batch_loss(net, m, &bt, &dlogits); /* a training forward */
+    float *grads = calloc(m->n_params, sizeof(float));
+    crnn_error err;
+    CHECK(isfinite(loss) && network_backward(net, m, grads, dlogits, &err) == CRNN_OK);
+    network_update_running(net, m, own, 0.5f); /* into a writable copy: fine */
+    CHECK(memcmp(own, ro, m->n_params * sizeof(float)) != 0);
+    crnn_model *folded = model_clone(m, &err); /* inference wants batch-norm folded */
+    model_fold_batchnorm(folded);
+    CHECK(network_forward(net, folded, bt.input, bt.w, B, 0, &err) == CRNN_OK);
+    crnn_model_free(folded);
+    CHECK(mprotect(ro, bytes, PROT_READ | PROT_WRITE) == 0);
+    m->params = own;
+    munmap(ro, bytes);
+    network_free(net);
+    free(grads), free(dlogits), free(bt.input);
+    crnn_model_free(m);
+}
+
 int main(void) {
     RUN(test_batch_beyond_int);
+    RUN(test_model_read_only);
     RUN(test_gradients_lstm_gru);
     RUN(test_gradients_gru_lstm);
     RUN(test_inference_lstm_gru);
