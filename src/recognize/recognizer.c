@@ -19,7 +19,7 @@ struct crnn_recognizer {
     size_t input_cap, scratch_cap;
     int *widths;
     int widths_cap;
-    int n_last; /* images in the last call */
+    int n_last; /* images of the last recognition call, 0 if it failed */
     decode_workspace *dw;
 };
 
@@ -89,6 +89,12 @@ void crnn_result_free(crnn_result *res) {
     memset(res, 0, sizeof *res);
 }
 
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 static int grow_floats(float **p, size_t *cap, size_t n) {
     if (n <= *cap) return 1;
     float *q = realloc(*p, n * sizeof(float));
@@ -104,6 +110,7 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     const crnn_model *m = r->model;
     crnn_params defaults = crnn_default_params();
     if (!params) params = &defaults;
+    r->n_last = 0; /* until this call's images are through the network */
     if (n < 1 || n > NET_MAX_BATCH)
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
                          NET_MAX_BATCH);
@@ -152,22 +159,26 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
         free(converted);
         off += (size_t)m->input_height * r->widths[i];
     }
-    r->n_last = n;
-    /* Inference never writes to the model: batch-norm is folded, no statistics update. */
-    crnn_status s = network_forward(r->net, (crnn_model *)m, r->input, r->widths, n, 0, 0.0f,
-                                    &r->err);
+    crnn_status s = network_forward(r->net, m, r->input, r->widths, n, 0, &r->err);
     if (s != CRNN_OK) return s;
     int T, C;
     const int *len;
     const float *lp = network_log_probs(r->net, NULL, &T, &C, &len);
     crnn_status first = CRNN_OK;
     for (int i = 0; i < n; i++) {
-        s = decode_frames(r->dw, m, lp + (size_t)i * T * C, len[i], C, params, &results[i],
-                          &r->err);
+        const float *frames = lp + (size_t)i * T * C;
+        if (!all_finite(frames, (size_t)len[i] * C)) {
+            /* finite weights whose products overflow: no reading to decode */
+            s = set_error(&r->err, CRNN_ERR_FORMAT, "image %d: the model's output is not finite "
+                          "(its weights overflow)", i);
+        } else {
+            s = decode_frames(r->dw, m, frames, len[i], C, params, &results[i], &r->err);
+        }
         if (s != CRNN_OK && first == CRNN_OK) first = s;
     }
     double ms = (now_seconds() - t0) * 1000.0 / n;
     for (int i = 0; i < n; i++) results[i].milliseconds = ms;
+    if (first == CRNN_OK) r->n_last = n;
     return first;
 }
 
@@ -181,6 +192,7 @@ crnn_status crnn_recognize_memory(crnn_recognizer *r, const void *data, size_t s
                                   crnn_result *result) {
     double t0 = now_seconds();
     memset(result, 0, sizeof *result);
+    r->n_last = 0;
     uint8_t *px;
     int w, h;
     const int C = r->model->input_channels;
@@ -197,6 +209,7 @@ crnn_status crnn_recognize_file(crnn_recognizer *r, const char *path, const crnn
                                 crnn_result *result) {
     double t0 = now_seconds();
     memset(result, 0, sizeof *result);
+    r->n_last = 0;
     uint8_t *px;
     int w, h;
     const int C = r->model->input_channels;
@@ -220,7 +233,7 @@ const float *crnn_recognizer_log_probs(const crnn_recognizer *r, int index, int 
     int B, T, C;
     const int *len;
     const float *lp = network_log_probs(r->net, &B, &T, &C, &len);
-    if (!lp || index < 0 || index >= B) return NULL;
+    if (!lp || index < 0 || index >= r->n_last) return NULL;
     if (frames) *frames = len[index];
     if (classes) *classes = C;
     return lp + (size_t)index * T * C;
