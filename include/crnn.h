@@ -37,7 +37,15 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's interface; the library is built with every other
+   symbol hidden, so programs cannot come to depend on its internals. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define CRNN_VERSION_STRING "0.1.0"
+/* The version of the library actually loaded, which may be newer than the header's. */
+const char *crnn_version(void);
 
 /* Named limits, checked before any allocation. */
 #define CRNN_MAX_IMAGE_SIDE 65535            /* pixels per side of an input image */
@@ -391,6 +399,10 @@ typedef struct {
 crnn_train_options crnn_train_default_options(void);
 /* Runs (or resumes) training until options->steps or *stop. */
 crnn_status crnn_train(const crnn_train_options *options, crnn_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
