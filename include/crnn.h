@@ -83,6 +83,18 @@ crnn_model *crnn_model_load_memory(const void *data, size_t size, const char *na
                                    crnn_error *err);
 void crnn_model_free(crnn_model *model);
 
+/* The default English model (models/en.crnn of the source tree it was built from), built into
+   the library. NULL with *err only in a library built without one. */
+crnn_model *crnn_model_load_builtin(crnn_error *err);
+/* The default model, found as the ocr-crnn program finds it: the file named by
+   $OCR_CRNN_MODEL if that is set; else the first of models/en.crnn in the running program's
+   (or the shared library's) parent folder (a build tree), share/ocr-crnn/default.crnn there
+   (an installed prefix, moved or not) and in the prefix the library was built for; else the
+   built-in model. A file found
+   is loaded or reported, never skipped for the next one: a damaged installed model is an
+   error, not a silent change of model. */
+crnn_model *crnn_model_load_default(crnn_error *err);
+
 /* Facts about a loaded model. */
 int crnn_model_input_height(const crnn_model *model);
 int crnn_model_num_classes(const crnn_model *model);

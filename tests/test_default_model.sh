@@ -2,8 +2,9 @@
 # test_default_model.sh OCR_CRNN REPO — the shipped model (models/en.crnn) reads every image
 # of samples/ exactly as samples/labels.tsv says, alone and in one --json run, and under
 # patterns and character sets that allow their text; a blank image falls below a confidence
-# threshold that every sample passes. A damaged or wrongly exported model fails here before a
-# user sees it. Exit 77 (skip) without the model.
+# threshold that every sample passes; a copy of the program alone, with the model built in,
+# reads them too. A damaged or wrongly exported model fails here before a user sees it. Exit
+# 77 (skip) without the model.
 set -u
 OCR=$1
 REPO=$2
@@ -61,5 +62,9 @@ head -c 6400 /dev/zero | tr '\0' '\377' >>"$tmp/blank.pgm"
 out=$("$OCR" --model "$model" --tsv --min-confidence 0.01 "$tmp/blank.pgm" "${paths[@]}" 2>&1)
 check "a blank image is rejected at 0.01" 1 "$(awk -F'\t' 'NR == 1 {print $4}' <<<"$out")"
 check "no sample is" 0 "$(awk -F'\t' 'NR > 1 && $4 != 0' <<<"$out" | wc -l)"
+# The program carries the model: a copy alone in an empty folder reads every sample.
+mkdir "$tmp/alone" && cp "$OCR" "$tmp/alone/ocr-crnn"
+got=$(cd "$tmp/alone" && OCR_CRNN_MODEL= ./ocr-crnn --tsv "${paths[@]}" 2>&1 | cut -f 2)
+check "a copy of ocr-crnn alone in an empty folder" "$(cut -f 2 "$REPO/samples/labels.tsv")" "$got"
 echo "test_default_model: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,10 +12,9 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 
-/* The default model's path: $OCR_CRNN_MODEL, then models/en.crnn beside the executable's
-   folder (the build tree), then the installed copy. NULL if none exists. */
-const char *cli_default_model_path(char *buf, size_t size);
-/* Loads --model or the default; prints the reason and returns NULL on failure. */
+/* Loads --model or, without one, the default model (crnn_model_load_default: $OCR_CRNN_MODEL,
+   a file beside the program or installed, else the built-in one); prints the reason and
+   returns NULL on failure. */
 crnn_model *cli_load_model(const char *path);
 
 /* Writes s as a JSON string literal (quotes included). */

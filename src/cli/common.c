@@ -1,4 +1,4 @@
-/* common.c — model discovery, JSON strings, number parsing. */
+/* common.c — model loading, JSON strings, number parsing. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -7,50 +7,9 @@
 
 #include "cli/cli.h"
 
-#ifndef CRNN_MODEL_DIR
-#define CRNN_MODEL_DIR "/usr/local/share/ocr-crnn"
-#endif
-
-static int readable(const char *p) { return access(p, R_OK) == 0; }
-
-const char *cli_default_model_path(char *buf, size_t size) {
-    const char *env = getenv("OCR_CRNN_MODEL");
-    if (env && *env) {
-        snprintf(buf, size, "%s", env);
-        return buf;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            const char *rel[] = {"/../models/en.crnn", "/../share/ocr-crnn/default.crnn",
-                                 "/models/en.crnn"};
-            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-                snprintf(buf, size, "%s%s", exe, rel[i]);
-                if (readable(buf)) return buf;
-            }
-        }
-    }
-    snprintf(buf, size, "%s/default.crnn", CRNN_MODEL_DIR);
-    if (readable(buf)) return buf;
-    return NULL;
-}
-
 crnn_model *cli_load_model(const char *path) {
-    char buf[PATH_MAX + 64];
-    if (!path) {
-        path = cli_default_model_path(buf, sizeof buf);
-        if (!path) {
-            fprintf(stderr, "ocr-crnn: no default model is installed yet; pass --model FILE "
-                            "(or set OCR_CRNN_MODEL)\n");
-            return NULL;
-        }
-    }
     crnn_error err;
-    crnn_model *m = crnn_model_load(path, &err);
+    crnn_model *m = path ? crnn_model_load(path, &err) : crnn_model_load_default(&err);
     if (!m) fprintf(stderr, "ocr-crnn: %s\n", err.message);
     return m;
 }

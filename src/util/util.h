@@ -57,4 +57,15 @@ crnn_status read_file(const char *path, size_t max_bytes, unsigned char **data, 
    file survives any failure (full disk, kill -9). */
 crnn_status write_file_atomic(const char *path, const void *data, size_t size, crnn_error *err);
 
+/* ---- the files that come with ocr-crnn ---- */
+/* The first readable of: tree_path (as in the source tree, "models/en.crnn") in the running
+   program's parent folder; share/ocr-crnn/installed_name there; tree_path in the program's
+   own folder; the same beside the shared library when the program is another one (Python);
+   installed_name in the data folder of the prefix the library was built for. Written to buf;
+   NULL if none is readable. */
+const char *data_file_find(const char *tree_path, const char *installed_name, char *buf,
+                           size_t size);
+/* That data folder (PREFIX/share/ocr-crnn), for messages. */
+const char *data_dir(void);
+
 #endif
