@@ -325,6 +325,12 @@ int crnn_pattern_num_states(const crnn_pattern *pattern);
 #define CRNN_LEXICON_SEARCH_NODES 4000           /* budget of the walk in larger ones */
 
 crnn_lexicon *crnn_lexicon_load(const char *path, crnn_error *err);
+/* A lexicon file, or one that comes with ocr-crnn by name: "en" (100,000 English words). A
+   name is a word of letters, digits, '_' and '-' that is not a file in the current folder;
+   NAME is looked for as lexicons/NAME.txt in the running program's (or the shared library's)
+   parent folder (a build tree), then as share/ocr-crnn/lexicons/NAME.txt there and in the
+   prefix the library was built for. Anything else is loaded as a path. */
+crnn_lexicon *crnn_lexicon_load_named(const char *name_or_path, crnn_error *err);
 /* The same from n strings (NUL-terminated UTF-8, same rules as lines of a file). */
 crnn_lexicon *crnn_lexicon_from_words(const char *const *words, int n, crnn_error *err);
 void crnn_lexicon_free(crnn_lexicon *lexicon);

@@ -66,5 +66,8 @@ check "no sample is" 0 "$(awk -F'\t' 'NR > 1 && $4 != 0' <<<"$out" | wc -l)"
 mkdir "$tmp/alone" && cp "$OCR" "$tmp/alone/ocr-crnn"
 got=$(cd "$tmp/alone" && OCR_CRNN_MODEL= ./ocr-crnn --tsv "${paths[@]}" 2>&1 | cut -f 2)
 check "a copy of ocr-crnn alone in an empty folder" "$(cut -f 2 "$REPO/samples/labels.tsv")" "$got"
+# The English lexicon by name, from the source tree beside the build folder.
+check "--lexicon en" "$("$OCR" --model "$model" --lexicon "$REPO/lexicons/en.txt" --tsv "${paths[@]}" 2>&1)" \
+    "$("$OCR" --model "$model" --lexicon en --tsv "${paths[@]}" 2>&1)"
 echo "test_default_model: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

@@ -153,7 +153,7 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
 
 int decode_options_load(decode_options *d, const crnn_model *model, const char *prog) {
     crnn_error err;
-    if (d->lexicon_path && !(d->lexicon = crnn_lexicon_load(d->lexicon_path, &err))) {
+    if (d->lexicon_path && !(d->lexicon = crnn_lexicon_load_named(d->lexicon_path, &err))) {
         fprintf(stderr, "%s: %s\n", prog, err.message);
         return 1;
     }

@@ -57,8 +57,9 @@ enum {
     "      --pattern REGEX  the most probable text that REGEX matches as a whole: classes\n"  \
     "                       [A-Z] \\d \\w \\s ., groups, |, ? * + {m,n}; repeat the option\n"   \
     "                       for alternatives (e.g. --pattern '\\d{2}/\\d{2}/\\d{4}')\n"         \
-    "      --lexicon FILE   read only words of FILE (UTF-8, one per line, '#' comments):\n"   \
-    "                       the most probable one; lexicons/en.txt has 100k English words\n"  \
+    "      --lexicon FILE|NAME\n"                                                            \
+    "                       read only words of FILE (UTF-8, one per line, '#' comments):\n"   \
+    "                       the most probable one; NAME 'en': 100k English words\n"           \
     "      --lexicon-per-image FILE\n"                                                         \
     "                       each image's own words: IMAGE<TAB>word,word,... per line, found\n"\
     "                       by path, else by file name (the SVT-50 protocol)\n"               \

@@ -1,0 +1,37 @@
+/* named.c — lexicons by name ("en"): the word lists that come with ocr-crnn, found in the
+   source tree or where they were installed, so that `--lexicon en` works anywhere. */
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lexicon/lexicon.h"
+#include "util/util.h"
+
+#define LEXICON_NAME_MAX 64
+
+static int is_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > LEXICON_NAME_MAX) return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+crnn_lexicon *crnn_lexicon_load_named(const char *name_or_path, crnn_error *err) {
+    if (!name_or_path) {
+        set_error(err, CRNN_ERR_ARG, "crnn_lexicon_load_named: no name");
+        return NULL;
+    }
+    struct stat st;
+    /* A file of that name in the current folder wins: a path is what the user meant. */
+    if (!is_name(name_or_path) || stat(name_or_path, &st) == 0)
+        return crnn_lexicon_load(name_or_path, err);
+    /* the same relative path in the source tree and under share/ocr-crnn */
+    char rel[LEXICON_NAME_MAX + 16], path[PATH_MAX + 128];
+    snprintf(rel, sizeof rel, "lexicons/%s.txt", name_or_path);
+    if (!data_file_find(rel, rel, path, sizeof path)) {
+        set_error(err, CRNN_ERR_IO,
+                  "%s: no such file, and no lexicon of that name comes with ocr-crnn (looked "
+                  "for %s beside the program and in %s)", name_or_path, rel, data_dir());
+        return NULL;
+    }
+    return crnn_lexicon_load(path, err);
+}
