@@ -41,6 +41,10 @@ static void usage(FILE *f) {
         "  --fonts FILE          font manifest for the generator (default: scan system fonts)\n"
         "  --backgrounds DIR     background images for the generator (repeatable)\n"
         "  --words FILE          word list for the generator\n"
+        "  --synth-clean F       fraction of generated words drawn clean: printed, no camera\n"
+        "                        defects or strong geometry (default 0)\n"
+        "  --synth-clean-fade N  all generated words clean at step 0, fading linearly to\n"
+        "                        --synth-clean by step N (default 0: no fade)\n"
         "Model\n"
         "  --arch STR            layers, e.g. 'c64 m2 c128 m2 ... bilstm256 bilstm256', or a\n"
         "                        preset: fast (default), small, paper. Tokens:\n"
@@ -161,12 +165,13 @@ static int train_main(int argc, char **args) {
         O_DATA = 256, O_AUG, O_VAL, O_VALMAX, O_VALEVERY, O_FONTS, O_BG, O_WORDS, O_ARCH,
         O_CHARSET, O_HEIGHT, O_INIT, O_STEPS, O_BATCH, O_OPT, O_LR, O_FLR, O_SCHED, O_WARM,
         O_WD, O_CLIP, O_SEED, O_THREADS, O_RUN, O_RESUME, O_CKPT, O_EXPORT, O_HALF, O_CONFIG,
-        O_COLOUR
+        O_COLOUR, O_SCLEAN, O_SFADE
     };
     static const struct option opts[] = {
         {"data", 1, 0, O_DATA}, {"augment-real", 0, 0, O_AUG}, {"val", 1, 0, O_VAL},
         {"val-max", 1, 0, O_VALMAX}, {"val-every", 1, 0, O_VALEVERY}, {"fonts", 1, 0, O_FONTS},
-        {"backgrounds", 1, 0, O_BG}, {"words", 1, 0, O_WORDS}, {"arch", 1, 0, O_ARCH},
+        {"backgrounds", 1, 0, O_BG}, {"words", 1, 0, O_WORDS},
+        {"synth-clean", 1, 0, O_SCLEAN}, {"synth-clean-fade", 1, 0, O_SFADE}, {"arch", 1, 0, O_ARCH},
         {"charset", 1, 0, O_CHARSET}, {"height", 1, 0, O_HEIGHT}, {"init", 1, 0, O_INIT},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"optimizer", 1, 0, O_OPT},
         {"lr", 1, 0, O_LR}, {"final-lr", 1, 0, O_FLR}, {"schedule", 1, 0, O_SCHED},
@@ -254,6 +259,14 @@ static int train_main(int argc, char **args) {
         case O_SEED: o.seed = (uint64_t)num; break;
         case O_THREADS: o.threads = (int)num; break;
         case O_CKPT: o.checkpoint_seconds = num * 60; break;
+        case O_SCLEAN:
+            if (num > 1) {
+                fprintf(stderr, "ocr-crnn train: --synth-clean is a fraction 0..1, got '%s'\n", optarg);
+                return 2;
+            }
+            o.synth_clean = (float)num;
+            break;
+        case O_SFADE: o.synth_clean_fade = (long)num; break;
         default: break;
         }
     }
