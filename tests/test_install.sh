@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_install.sh BUILD_DIR REPO [CFLAGS] — `meson install` into a temporary folder, then what
-# a user of the installed files gets: the header, libraries, pkg-config file, model and
-# lexicon in place; libcrnn exporting crnn.h's names and nothing else; a C program
+# a user of the installed files gets: the header, libraries, pkg-config file, model, lexicon
+# and manual pages in place; libcrnn exporting crnn.h's names and nothing else; a C program
 # built with `pkg-config --cflags --libs crnn` alone (and statically with --static), run from
 # another folder, reading samples/ with the built-in model; the installed program alone
 # reading them too, and finding the installed lexicon by name.
@@ -33,7 +33,9 @@ P=$DEST$prefix
 pc=$(find "$P" -name crnn.pc | head -n 1)
 check "crnn.pc installed" test -n "$pc"
 libdir=$(dirname "$(dirname "$pc")")
-for f in include/crnn.h bin/ocr-crnn share/ocr-crnn/default.crnn share/ocr-crnn/lexicons/en.txt; do
+for f in include/crnn.h bin/ocr-crnn share/ocr-crnn/default.crnn share/ocr-crnn/lexicons/en.txt \
+         share/man/man1/ocr-crnn.1 share/man/man1/ocr-crnn-train.1 share/man/man1/ocr-crnn-eval.1 \
+         share/man/man1/ocr-crnn-synth.1; do
     check "$f installed" test -f "$P/$f"
 done
 for f in libcrnn.a libcrnn.so.0; do
