@@ -10,7 +10,9 @@ Recognizer.recognize lists the decoding options (beam search, lexicons, patterns
 sets, a confidence threshold). Failures raise ocr_crnn.Error with the library's message.
 
 libcrnn is found through $OCR_CRNN_LIBRARY (a path to libcrnn.so), a copy in this package's
-folder, the system's libraries, pkg-config's libdir for crnn, or the loader's search path."""
+folder, the system's libraries, pkg-config's libdir for crnn, or the loader's search path.
+Loading it sets the OpenBLAS that libcrnn uses to one thread, as the ocr-crnn program does:
+the package's own threads read images faster (NumPy's BLAS is not affected)."""
 from ._native import Error, HEADER_VERSION as __version__
 from .options import Lexicon, Pattern
 from .recognizer import Char, Recognizer, Result

@@ -149,6 +149,19 @@ def _load():
         f = getattr(lib, name)
         f.restype = restype
         f.argtypes = argtypes
+    # One BLAS thread, as the ocr-crnn program sets it: the network's matrix products are
+    # small, and OpenBLAS's own threads beside the package's reader threads fight over the
+    # cores (2 reader threads on 2 cores: 172 images/s with OpenBLAS threaded, 746 without).
+    # dlsym through libcrnn's handle finds the OpenBLAS that libcrnn itself uses; NumPy's
+    # BLAS (libblas.so.3) is another library and keeps its threads.
+    try:
+        set_threads = lib.openblas_set_num_threads
+    except AttributeError:
+        pass  # another BLAS
+    else:
+        set_threads.restype = None
+        set_threads.argtypes = [ctypes.c_int]
+        set_threads(1)
     return lib
 
 
