@@ -5,7 +5,7 @@
    Quick example:
 
        crnn_error err;
-       crnn_model *model = crnn_model_load("models/en.crnn", &err);
+       crnn_model *model = crnn_model_load_default(&err);  // or crnn_model_load(path, &err)
        if (!model) { fprintf(stderr, "%s\n", err.message); return 1; }
        crnn_recognizer *rec = crnn_recognizer_new(model, &err);
        crnn_result res;
@@ -15,6 +15,9 @@
        crnn_result_free(&res);
        crnn_recognizer_free(rec);
        crnn_model_free(model);
+
+   Building: cc prog.c $(pkg-config --cflags --libs crnn), with --static to link libcrnn.a.
+   The library exports the functions declared here and nothing else.
 
    Ownership and threads
    - A crnn_model is immutable after loading; any number of threads may share one.
