@@ -34,6 +34,14 @@ class Image(ctypes.Structure):
                 ("pixels", ctypes.c_void_p), ("channels", ctypes.c_int)]
 
 
+# crnn_params and crnn_result are written whole by the library (crnn_default_params returns
+# one by value, recognition fills a result), so each mirror ends with room to spare: a library
+# whose structures have grown by fields added at the end writes into that room instead of past
+# the buffer, and those fields keep the library's defaults. The tests still fail until the
+# fields are mirrored here.
+_SPARE = ("_spare", ctypes.c_char * 256)
+
+
 class Params(ctypes.Structure):
     _fields_ = [("decoder", ctypes.c_int),
                 ("beam_width", ctypes.c_int),
@@ -44,7 +52,8 @@ class Params(ctypes.Structure):
                 ("allow", ctypes.c_char_p),
                 ("deny", ctypes.c_char_p),
                 ("pattern", ctypes.c_void_p),
-                ("min_confidence", ctypes.c_float)]
+                ("min_confidence", ctypes.c_float),
+                _SPARE]
 
 
 class Result(ctypes.Structure):
@@ -57,7 +66,8 @@ class Result(ctypes.Structure):
                 ("log_prob", ctypes.c_double),
                 ("fallback", ctypes.c_int),
                 ("rejected", ctypes.c_int),
-                ("milliseconds", ctypes.c_double)]
+                ("milliseconds", ctypes.c_double),
+                _SPARE]
 
 
 _p = ctypes.c_void_p

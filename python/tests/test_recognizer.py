@@ -58,15 +58,19 @@ def test_versions_agree():
 
 
 def test_structures_have_the_compilers_layout(tmp_path):
+    """Every field at the compiler's offset, and nothing in crnn.h that is not mirrored: a C
+    structure ends where its mirror's last field (before the spare room) ends, padded."""
     cc = shutil.which(os.environ.get("CC", "cc"))
     if not cc:
         pytest.skip("no C compiler")
     structs = {"crnn_error": _native.CError, "crnn_image": _native.Image,
                "crnn_params": _native.Params, "crnn_result": _native.Result}
+    fields = {c: [f for f, _ in py._fields_ if f != "_spare"] for c, py in structs.items()}
     lines = []
-    for c_name, py in structs.items():
-        lines.append('printf("%s %%zu\\n", sizeof(%s));' % (c_name, c_name))
-        for field, _ in py._fields_:
+    for c_name in structs:
+        lines.append('printf("%s %%zu %%zu\\n", sizeof(%s), _Alignof(%s));'
+                     % (c_name, c_name, c_name))
+        for field in fields[c_name]:
             lines.append('printf("%s.%s %%zu\\n", offsetof(%s, %s));'
                          % (c_name, field, c_name, field))
     src = tmp_path / "layout.c"
@@ -78,9 +82,13 @@ def test_structures_have_the_compilers_layout(tmp_path):
     got = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     want = []
     for c_name, py in structs.items():
-        want.append("%s %d" % (c_name, ctypes.sizeof(py)))
-        want += ["%s.%s %d" % (c_name, f, getattr(py, f).offset) for f, _ in py._fields_]
-    assert got.split("\n")[:-1] == want
+        last = getattr(py, fields[c_name][-1])
+        align = ctypes.alignment(py)
+        end = -(-(last.offset + last.size) // align) * align
+        want.append("%s %d %d" % (c_name, end, align))
+        want += ["%s.%s %d" % (c_name, f, getattr(py, f).offset) for f in fields[c_name]]
+    assert got.split("\n")[:-1] == want, (
+        "the ctypes mirrors in python/ocr_crnn/_native.py differ from include/crnn.h")
 
 
 # -- reading images --
