@@ -182,7 +182,10 @@ void crnn_recognizer_free(crnn_recognizer *rec);
 /* Threads that share each recognition of this recogniser (default 1: the calling thread
    alone). 2 roughly halves the latency of a single image on an idle 2-core machine; when
    several recognisers already run in parallel, leave it at 1. Keep BLAS single-threaded
-   (openblas_set_num_threads(1)) when using it. Clamped to 1..8. */
+   (openblas_set_num_threads(1)) when using it. Clamped to 1..8. The extra threads never spin
+   on a core another program needs: idle ones sleep after 0.2 ms, and when they fall behind
+   (their core is busy) the calling thread does their share and goes on alone for a while,
+   so a loaded machine costs at most what one thread would. */
 void crnn_recognizer_set_threads(crnn_recognizer *rec, int threads);
 /* The message of the last failed call on this recognizer. */
 const char *crnn_recognizer_error(const crnn_recognizer *rec);

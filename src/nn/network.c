@@ -20,7 +20,7 @@ typedef struct {
 
 struct network {
     int training, B, T, C;
-    int threads; /* inference: threads that share each layer (network_set_threads) */
+    team *team; /* inference: threads that share each layer (network_set_threads); or NULL */
     /* CNN geometry: index 0 is the input, l + 1 the output of layer l. */
     int h[GEOMS];
     int *w[GEOMS];
@@ -66,16 +66,19 @@ static size_t fbuf_bytes(const fbuf *b) { return b->cap * sizeof(float); }
 
 network *network_new(void) {
     network *net = calloc(1, sizeof(network));
-    if (net) net->threads = 1;
     return net;
 }
 
 void network_set_threads(network *net, int threads) {
-    net->threads = threads < 1 ? 1 : threads > NETWORK_MAX_THREADS ? NETWORK_MAX_THREADS : threads;
+    threads = threads < 1 ? 1 : threads > NETWORK_MAX_THREADS ? NETWORK_MAX_THREADS : threads;
+    if (team_threads(net->team) == threads) return;
+    team_free(net->team);
+    net->team = threads > 1 ? team_new(threads) : NULL; /* no threads to be had: alone */
 }
 
 void network_free(network *net) {
     if (!net) return;
+    team_free(net->team);
     for (int i = 0; i < GEOMS; i++) {
         free(net->w[i]);
         free(net->off[i]);
@@ -220,6 +223,68 @@ static size_t cols_needed(const network *net, const crnn_model *m) {
     return need;
 }
 
+/* The layers' shares of one inference pass, run by the network's team (team.h): channel
+   ranges of ReLU and max-pool, the two directions of a bidirectional recurrent layer. */
+typedef struct {
+    float *p;
+    size_t per_channel;
+    int channels;
+} relu_job;
+
+static void relu_part(void *arg, int part, int parts) {
+    const relu_job *j = arg; /* channel ranges: contiguous */
+    size_t a = j->per_channel * (size_t)(j->channels * part / parts);
+    size_t e = j->per_channel * (size_t)(j->channels * (part + 1) / parts);
+    relu_forward(j->p + a, j->p + a, e - a);
+}
+
+typedef struct {
+    float *out;
+    int *argmax;
+    const float *inp;
+    int channels;
+    window2d k;
+    const map_geom *gin, *gout;
+} pool_job;
+
+static void pool_part(void *arg, int part, int parts) {
+    const pool_job *j = arg;
+    int c0 = j->channels * part / parts, c1 = j->channels * (part + 1) / parts;
+    maxpool_forward(j->out + (size_t)c0 * j->gout->total,
+                    j->argmax ? j->argmax + (size_t)c0 * j->gout->total : NULL,
+                    j->inp + (size_t)c0 * j->gin->total, c1 - c0, j->k, j->gin, j->gout);
+}
+
+typedef struct {
+    network *net;
+    const crnn_model *m;
+    const model_layer *ly;
+    float *out;
+    const float *inp;
+    int l, li;
+    size_t state_n, step_n;
+    int training;
+} rnn_job;
+
+/* Each direction has its own state and step scratch, so that the two can run side by side. */
+static void rnn_direction(void *arg, int d, int dirs) {
+    (void)dirs;
+    const rnn_job *j = arg;
+    network *net = j->net;
+    const model_layer *ly = j->ly;
+    const size_t *t = ly->rnn[d];
+    const float *P = j->m->params;
+    int H = RNN_HIDDEN(ly), B = net->B, T = net->T;
+    float *state = net->state.p + d * j->state_n, *step = net->step.p + d * j->step_n;
+    if (ly->kind == LAYER_LSTM)
+        lstm_forward(j->out, ly->out_c, d * H, net->gates[j->li][d].p,
+                     j->training ? net->cells[j->l][d].p : NULL, state, step, j->inp, P + t[0],
+                     P + t[1], P + t[2], P + t[3], net->len, B, T, ly->in_c, H, d);
+    else
+        gru_forward(j->out, ly->out_c, d * H, net->gates[j->li][d].p, state, step, j->inp,
+                    P + t[0], P + t[1], P + t[2], P + t[3], net->len, B, T, ly->in_c, H, d);
+}
+
 crnn_status network_forward(network *net, crnn_model *m, const float *input, const int *widths,
                             int B, int training, float bn_momentum, crnn_error *err) {
     if (B < 1 || B > NET_MAX_BATCH)
@@ -248,7 +313,7 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                 NEED(&net->bn_mean[l], (size_t)ly->out_c);
                 NEED(&net->bn_rstd[l], (size_t)ly->out_c);
                 conv2d_forward(net->pre[l].p, net->cols.p, net->cols.cap, cur, W, bias, ly->in_c,
-                               ly->out_c, conv_window(ly), &gin, &gout, 1);
+                               ly->out_c, conv_window(ly), &gin, &gout, NULL);
                 batchnorm_forward(out->p, net->bn_mean[l].p, net->bn_rstd[l].p, net->pre[l].p,
                                   m->params + ly->bn_weight, m->params + ly->bn_bias,
                                   bn_momentum >= 0 ? m->params + ly->bn_mean : NULL,
@@ -257,7 +322,7 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
             } else {
                 conv2d_forward(out->p, net->cols.p, net->cols.cap, cur, W, bias, ly->in_c,
                                ly->out_c, conv_window(ly), &gin, &gout,
-                               training ? 1 : net->threads);
+                               training ? NULL : net->team);
                 if (bn) { /* evaluation of an unfolded model: running statistics */
                     for (int c = 0; c < ly->out_c; c++) {
                         float sc = m->params[ly->bn_weight + c] /
@@ -269,13 +334,9 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                 }
             }
             if (CONV_FLAGS(ly) & CONV_FLAG_RELU) {
-                int nt = training || net->threads < 1 ? 1 : net->threads;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-                for (int part = 0; part < nt; part++) { /* channel ranges: contiguous */
-                    size_t a = gout.total * (size_t)(ly->out_c * part / nt);
-                    size_t e = gout.total * (size_t)(ly->out_c * (part + 1) / nt);
-                    relu_forward(out->p + a, out->p + a, e - a);
-                }
+                relu_job job = {out->p, gout.total, ly->out_c};
+                team_run(training ? NULL : net->team, team_threads(training ? NULL : net->team),
+                         relu_part, &job);
             }
         } else {
             int *arg = NULL;
@@ -284,15 +345,9 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                     return set_error(err, CRNN_ERR_NOMEM, "out of memory");
                 arg = net->argmax[l].p;
             }
-            int nt = training || net->threads < 1 ? 1 : net->threads;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-            for (int part = 0; part < nt; part++) { /* each thread a range of channels */
-                int c0 = ly->out_c * part / nt, c1 = ly->out_c * (part + 1) / nt;
-                maxpool_forward(out->p + (size_t)c0 * gout.total,
-                                arg ? arg + (size_t)c0 * gout.total : NULL,
-                                cur + (size_t)c0 * gin.total, c1 - c0, pool_window(ly), &gin,
-                                &gout);
-            }
+            pool_job job = {out->p, arg, cur, ly->out_c, pool_window(ly), &gin, &gout};
+            team *tm = training ? NULL : net->team;
+            team_run(tm, team_threads(tm), pool_part, &job);
         }
         cur = out->p;
     }
@@ -324,22 +379,8 @@ crnn_status network_forward(network *net, crnn_model *m, const float *input, con
                 NEED(&net->gates[li][d], (size_t)B * T * 4 * H);
                 if (lstm && training) NEED(&net->cells[l][d], (size_t)B * T * H);
             }
-            int par = !training && net->threads > 1 && dirs == 2;
-#pragma omp parallel for num_threads(2) schedule(static, 1) if (par)
-            for (int d = 0; d < dirs; d++) {
-                const size_t *t = ly->rnn[d];
-                float *state = net->state.p + d * state_n, *step = net->step.p + d * step_n;
-                if (lstm) {
-                    lstm_forward(out->p, ly->out_c, d * H, net->gates[li][d].p,
-                                 training ? net->cells[l][d].p : NULL, state, step, cur,
-                                 m->params + t[0], m->params + t[1], m->params + t[2],
-                                 m->params + t[3], net->len, B, T, ly->in_c, H, d);
-                } else {
-                    gru_forward(out->p, ly->out_c, d * H, net->gates[li][d].p, state, step, cur,
-                                m->params + t[0], m->params + t[1], m->params + t[2],
-                                m->params + t[3], net->len, B, T, ly->in_c, H, d);
-                }
-            }
+            rnn_job job = {net, m, ly, out->p, cur, l, li, state_n, step_n, training};
+            team_run(training ? NULL : net->team, dirs, rnn_direction, &job);
         }
         cur = out->p;
     }
