@@ -42,7 +42,11 @@ extern "C" {
 /* Named limits, checked before any allocation. */
 #define CRNN_MAX_IMAGE_SIDE 65535            /* pixels per side of an input image */
 #define CRNN_MAX_IMAGE_PIXELS (64u << 20)    /* 64 megapixels */
-#define CRNN_MAX_INPUT_WIDTH 4096            /* columns after scaling to the model height */
+#define CRNN_MAX_INPUT_WIDTH 4096            /* columns of one network pass */
+#define CRNN_MAX_LINE_WIDTH 65536            /* columns of one text line after scaling to the
+                                                model height: read in overlapping chunks;
+                                                wider lines are squeezed to this */
+#define CRNN_MAX_LINES 16                    /* text lines read from one image */
 #define CRNN_MAX_IMAGE_FILE_BYTES (256u << 20)
 #define CRNN_MAX_MODEL_FILE_BYTES (512u << 20)
 
@@ -113,7 +117,24 @@ crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, con
                                               int channels, uint8_t **pixels, int *width,
                                               int *height, crnn_error *err);
 
-/* ---- recognition ------------------------------------------------------------------------- */
+/* ---- recognition -------------------------------------------------------------------------
+
+   Lines
+   - Each image is scaled to the model's input height keeping its aspect ratio. A line up to
+     1280 columns wide (at that height) is read in one pass; a wider one, up to
+     CRNN_MAX_LINE_WIDTH, is read in overlapping windows of 1024 columns plus 128 on each side,
+     and the middle frames of each are joined before decoding (CTC frames depend on the
+     columns around them, not on the whole line). Wider still is squeezed to
+     CRNN_MAX_LINE_WIDTH and flagged (result.squeezed).
+   - With params.split_lines (the default), an image whose rows of ink (after Otsu
+     binarisation) form several bands, each at least half as tall as the tallest, with empty
+     rows between them, is cut between the bands and each line is read on its own; the text
+     joins them with '\n' and result.lines counts them. This is a simple splitter by the
+     horizontal projection profile, not a text detector: it only separates lines stacked with
+     clear space between them, and leaves an image as one line when in doubt. Descenders,
+     underlines and accents stay with their line.
+   - crnn_recognizer_input and crnn_recognizer_log_probs give such an image's lines side by
+     side: the lines' inputs and their frames one after another. */
 
 typedef enum {
     CRNN_DECODE_GREEDY = 0, /* best path: most likely label per column, merged */
@@ -144,6 +165,9 @@ typedef struct {
     const crnn_pattern *pattern;   /* NULL, or the text must match (crnn_pattern_compile) */
     float min_confidence;          /* 0..1: a reading less confident is rejected (empty text,
                                       rejected = 1); default 0, nothing rejected */
+    int split_lines;               /* default 1: an image that looks like several stacked
+                                      text lines is cut into them, each read on its own
+                                      (see "Lines" below); 0: always read as one line */
 } crnn_params;
 
 crnn_params crnn_default_params(void);
@@ -171,6 +195,10 @@ typedef struct {
     int rejected;             /* confidence < params.min_confidence: text is "", confidence
                                  and log_prob are those of the reading rejected */
     double milliseconds;      /* preprocessing + network + decoding */
+    int lines;                /* text lines read (1, or more when the image was split): the
+                                 text holds a '\n' between lines */
+    int squeezed;             /* 1 if a line was wider than CRNN_MAX_LINE_WIDTH columns at
+                                 the model's height and was squeezed to it (read poorly) */
 } crnn_result;
 
 void crnn_result_free(crnn_result *result);

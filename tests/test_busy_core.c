@@ -90,7 +90,7 @@ int main(void) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
-    crnn_image im = {w, h, w, px};
+    crnn_image im = {w, h, w, px, 1};
 
     /* The whole process on two CPUs (threads created later inherit it), the busy loop on the
        first of them: the two-core machine with one core taken, wherever the test runs. */

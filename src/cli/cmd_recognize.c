@@ -26,10 +26,12 @@ static void print_usage(FILE *f) {
             "usage: ocr-crnn [OPTIONS] IMAGE|FOLDER...\n"
             "       ocr-crnn train|eval|synth [OPTIONS]   (see ocr-crnn COMMAND --help)\n"
             "\n"
-            "Recognises the text in cropped word or text-line images. One image prints its text;\n"
-            "several, or folders, print PATH<TAB>TEXT per line, in input order. '-' reads an\n"
-            "image from stdin. In folders, files named *.png, *.jpg, *.jpeg, *.bmp, *.gif, *.tga,\n"
-            "*.pnm, *.pgm, *.ppm, *.psd, *.hdr are read (sorted by name; hidden names skipped).\n"
+            "Recognises the text in cropped word or text-line images (long lines are read in\n"
+            "overlapping chunks, stacked lines one by one). One image prints its text; several,\n"
+            "or folders, print PATH<TAB>TEXT per line (line breaks in TEXT as \\n), in input\n"
+            "order. '-' reads an image from stdin. In folders, files named *.png, *.jpg, *.jpeg,\n"
+            "*.bmp, *.gif, *.tga, *.pnm, *.pgm, *.ppm, *.psd, *.hdr are read (sorted by name;\n"
+            "hidden names skipped).\n"
             "\n"
             "  -m, --model FILE     model file (default: the installed English model)\n"
             "  -r, --recursive      also read the folders inside folders\n"
@@ -41,10 +43,14 @@ static void print_usage(FILE *f) {
             "      --csv            path,text,confidence,error with a header (RFC 4180 quoting)\n"
             "      --jsonl, --json  one JSON object per image: path, text, confidence,\n"
             "                       per-character confidences, milliseconds (with a lexicon\n"
-            "                       also free_text, log_prob); or path, error\n"
+            "                       also free_text, log_prob; lines when read as several,\n"
+            "                       squeezed when too wide); or path, error\n"
             "  -o, --output FILE    write the results to FILE, replaced only when complete\n"
             "      --shard I/N      only the inputs whose path hash mod N is I (0 <= I < N)\n"
             "      --fail-fast      stop at the first input that cannot be read\n"
+            "      --single-line    read every image as one line (by default an image whose\n"
+            "                       rows of ink form stacked lines with empty rows between\n"
+            "                       them is cut into those lines, each read on its own)\n"
             DECODE_OPTIONS_HELP DECODE_EXPLAIN_HELP
             "  -q, --quiet          no progress bar, no notes (errors are still reported)\n"
             "  -h, --help           this help\n"
@@ -140,7 +146,8 @@ static int is_folder(const char *path) {
     return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-enum { OPT_JSON = 256, OPT_TSV, OPT_CSV, OPT_LIST, OPT_SHARD, OPT_FAIL_FAST, OPT_BATCH };
+enum { OPT_JSON = 256, OPT_TSV, OPT_CSV, OPT_LIST, OPT_SHARD, OPT_FAIL_FAST, OPT_BATCH,
+       OPT_SINGLE_LINE };
 
 int cmd_recognize(int argc, char **argv) {
     static const struct option opts[] = {
@@ -151,6 +158,7 @@ int cmd_recognize(int argc, char **argv) {
         {"list", required_argument, 0, OPT_LIST}, {"output", required_argument, 0, 'o'},
         {"shard", required_argument, 0, OPT_SHARD}, {"fail-fast", no_argument, 0, OPT_FAIL_FAST},
         {"batch", required_argument, 0, OPT_BATCH}, {"quiet", no_argument, 0, 'q'},
+        {"single-line", no_argument, 0, OPT_SINGLE_LINE},
         {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
         DECODE_LONG_OPTIONS,                    {0, 0, 0, 0}};
     recognize_options o;
@@ -194,6 +202,7 @@ int cmd_recognize(int argc, char **argv) {
             }
             break;
         case OPT_FAIL_FAST: o.fail_fast = 1; break;
+        case OPT_SINGLE_LINE: o.decode.params.split_lines = 0; break;
         case 'q': o.quiet = 1; break;
         case 'h': print_usage(stdout); return 0;
         case 'V': printf("ocr-crnn %s\n", CRNN_VERSION_STRING); return 0;
