@@ -153,7 +153,9 @@ check "bad files: empty file says so" has "$err" "bad/empty.png: empty file"
 check "bad files: dangling link says so" has "$err" "bad/dangling.png: dangling symbolic link"
 check "bad files: huge header says so" has "$err" "50000 x 50000"
 check "bad files: folder named x.png mentioned" has "$err" "bad/x.png: is a folder"
-check "bad files: one stderr line each" lines "$err" 7
+check "bad files: the sub-folder left out without -r mentioned" \
+    has "$err" "ocr-crnn: bad: 1 sub-folder not read (-r reads folders inside folders)"
+check "bad files: one stderr line each" lines "$err" 8
 rout=$(R -q -r bad 2>err.txt)
 check "-r: folder named x.png is descended" has "$rout" "bad/x.png/inner.png"
 check "-r: symlink loop reported" has "$(cat err.txt)" "bad/loop/up: symbolic link loop"
@@ -178,7 +180,30 @@ status=$?
 check "--fail-fast: exit 1" test "$status" -eq 1
 check "--fail-fast: stops at the first failure" same "$out" "$(R bad/a.png img/000000000.png |
     head -1)"
-check "--fail-fast: one error" lines "$(grep -v 'is a folder' err.txt)" 1
+check "--fail-fast: one error" lines "$(grep -v 'is a folder\|not read' err.txt)" 1
+
+# -- folders with nothing to read, formats that are not read ------------------------------------
+mkdir -p tifs empty
+printf 'II*\0\010\0\0\0' >tifs/a.tif
+printf 'II*\0\010\0\0\0' >tifs/b.TIFF
+printf 'RIFF\020\0\0\0WEBPVP8 ' >tifs/c.webp
+echo notes >tifs/notes.txt
+out=$(R tifs 2>err.txt)
+status=$?
+check "a folder of TIFFs: exit 1" test "$status" -eq 1
+check "a folder of TIFFs: nothing printed" same "$out" ""
+check "a folder of TIFFs: says why" has "$(cat err.txt)" \
+    "tifs: no image files in it; 3 files in formats not read (1 .tif, 1 .tiff, 1 .webp): the formats read are PNG, JPEG"
+check "a folder of TIFFs: nothing was read" has "$(cat err.txt)" "nothing was read"
+R empty >/dev/null 2>err.txt
+check "an empty folder: exit 1" test $? -eq 1
+check "an empty folder: says so" has "$(cat err.txt)" "empty: no image files in it (empty)"
+R -q --shard 0/2 empty >/dev/null 2>&1
+check "an empty folder in a --shard: exit 0 (another shard may have the images)" test $? -eq 0
+check "a TIFF named: refused by name, with the formats read" has "$(R tifs/a.tif 2>&1)" \
+    "tifs/a.tif: TIFF images are not read; convert it to one of PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR"
+check "a WebP named: refused by name" has "$(R tifs/c.webp 2>&1)" "WebP images are not read"
+check "-q: no notes" same "$(R -q tifs 2>&1 | grep -c 'formats not read')" "0"
 
 # -- --output -----------------------------------------------------------------------------------
 echo "previous" >res.tsv

@@ -57,9 +57,10 @@ static void print_usage(FILE *f) {
             "  -V, --version        print the version\n"
             "\n"
             "Unreadable inputs are reported on stderr as 'ocr-crnn: PATH: reason' and skipped.\n"
-            "Exit status: 0 all inputs read, 1 some failed (the others are still printed),\n"
-            "2 usage error, 128 + signal when interrupted (130: Ctrl-C). An interrupted or\n"
-            "--fail-fast run leaves any previous --output file as it was.\n",
+            "Exit status: 0 all inputs read, 1 some failed (the others are still printed) or\n"
+            "no image was found at all (except in a --shard), 2 usage error, 128 + signal when\n"
+            "interrupted (130: Ctrl-C). An interrupted or --fail-fast run leaves any previous\n"
+            "--output file as it was.\n",
             PIPELINE_DEFAULT_BATCH);
 }
 
@@ -301,6 +302,7 @@ int cmd_recognize(int argc, char **argv) {
     po.batch = o.batch;
     po.quiet = o.quiet;
     po.fail_fast = o.fail_fast;
+    po.nothing_is_fine = o.in.shard_count > 1; /* a shard may get none of a few inputs */
     po.choose_params = choose_params;
     po.release_params = release_params;
     po.params_user = &choice;

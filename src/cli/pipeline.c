@@ -382,6 +382,11 @@ int pipeline_run(const pipeline_options *o, const crnn_model *model, input_walke
         return 128 + atomic_load(o->interrupted);
     }
     progress_finish(bar, t.done, t.failed);
+    if (t.done == 0 && !status && !o->nothing_is_fine) {
+        /* A folder of TIFFs, an empty folder: the notes above said why. */
+        fprintf(stderr, "ocr-crnn: nothing was read: no image files among the inputs\n");
+        return 1;
+    }
     return status ? status : t.failed ? 1 : 0;
 }
 

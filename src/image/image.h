@@ -7,6 +7,9 @@
 
 #include "crnn.h"
 
+/* For messages: the formats crnn_image_decode_* reads. */
+#define IMAGE_FORMATS_READ "PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR"
+
 /* A progressive JPEG's scans are each a pass over the whole image; real encoders write up to
    a few dozen. */
 #define IMAGE_MAX_JPEG_SCANS 100
