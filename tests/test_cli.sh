@@ -246,6 +246,16 @@ for args in "" "--shard 2/2 img" "--shard x img" "-j 0 img" "--batch 0 img" "- -
     check "usage error: '$args' exits 2" test $? -eq 2
 done
 check "--list of a missing file" has "$(R --list nolist.txt 2>&1)" "nolist.txt: cannot open"
+check "a usage error: the error and a hint, not the whole help" \
+    same "$(R --frobnicate img 2>&1)" "$(printf "ocr-crnn: unrecognized option '--frobnicate'\nTry 'ocr-crnn --help' for the options.")"
+check "no image: the error and a hint" lines "$(R 2>&1)" 2
+check "help is the help" same "$("$OCR" help)" "$("$OCR" --help)"
+check "help COMMAND is the command's help" same "$("$OCR" help train)" "$("$OCR" train --help)"
+"$OCR" help frob >/dev/null 2>&1
+check "help of an unknown command: exit 2" test $? -eq 2
+for cmd in train eval synth; do
+    check "$cmd: a usage error is two lines" lines "$("$OCR" $cmd --frob 2>&1)" 2
+done
 
 # -- train and eval from the command line, flags from a config file ------------------------------
 cat > train.conf <<CONF
@@ -270,6 +280,17 @@ check "train --run creates missing parent folders" test -s new/nested/run/checkp
 check "train --resume continues from step 3" has "$(cat train2.log)" "resumed run/checkpoint.bin at step 3"
 ev=$("$OCR" eval --model run/best.crnn --data img --json)
 check "eval --json: 20 images scored" has "$ev" '"images":20'
+check "a checkpoint as --model: says what it is and what to use" \
+    has "$(R --model run/checkpoint.bin img/000000000.png 2>&1)" \
+    "run/checkpoint.bin: a training checkpoint, not a model: recognise with best.crnn"
+(printf 'file\tlabel\n'; cat img/labels.tsv) >img/with-header.tsv
+check "eval: an unreadable line is named (a header)" \
+    has "$("$OCR" eval --model run/best.crnn --data img/with-header.tsv)" \
+    "20 (1 unreadable, skipped; the first: img/file: cannot open"
+"$OCR" synth --count 2 --out lmdb --lmdb --seed 1 --no-backgrounds >/dev/null
+check "eval: LMDB's data.mdb named: pass the folder" \
+    has "$("$OCR" eval --model run/best.crnn --data lmdb/data.mdb 2>&1)" \
+    "lmdb/data.mdb: a file of an LMDB database: pass the LMDB's folder (lmdb)"
 check "train: a bad flag value is a usage error" test "$("$OCR" train --run r --data x --lr abc \
     >/dev/null 2>&1; echo $?)" -eq 2
 

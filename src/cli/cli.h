@@ -26,4 +26,8 @@ long cli_parse_long(const char *s, long lo, long hi);
 
 int cli_num_cores(void);
 
+/* After a usage error (already explained on stderr): the one line that says where the
+   options are, instead of the whole help. command is NULL for recognition, else "train"... */
+void cli_usage_hint(const char *command);
+
 #endif

@@ -24,7 +24,7 @@ static void on_signal(int sig) { atomic_store(&interrupted, sig); }
 static void print_usage(FILE *f) {
     fprintf(f,
             "usage: ocr-crnn [OPTIONS] IMAGE|FOLDER...\n"
-            "       ocr-crnn train|eval|synth [OPTIONS]   (see ocr-crnn COMMAND --help)\n"
+            "       ocr-crnn train|eval|synth [OPTIONS]   (see ocr-crnn help COMMAND)\n"
             "\n"
             "Recognises the text in cropped word or text-line images (long lines are read in\n"
             "overlapping chunks, stacked lines one by one). One image prints its text; several,\n"
@@ -170,6 +170,8 @@ int cmd_recognize(int argc, char **argv) {
     decode_options_init(&o.decode);
     int c;
     optind = 1;
+    static char prog[] = "ocr-crnn"; /* getopt's own messages start with argv[0] */
+    argv[0] = prog;
     while ((c = getopt_long(argc, argv, "m:j:t:ro:qhV", opts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model_path = optarg; break;
@@ -212,7 +214,7 @@ int cmd_recognize(int argc, char **argv) {
                 if (decode_options_parse(&o.decode, c, optarg, "ocr-crnn") != 0) return 2;
                 break;
             }
-            print_usage(stderr);
+            cli_usage_hint(NULL);
             return 2;
         }
     }
@@ -220,7 +222,7 @@ int cmd_recognize(int argc, char **argv) {
     o.in.n_args = argc - optind;
     if (o.in.n_args < 1 && !o.in.list_path) {
         fprintf(stderr, "ocr-crnn: no image given\n");
-        print_usage(stderr);
+        cli_usage_hint(NULL);
         return 2;
     }
     int stdin_uses = o.in.list_path && !strcmp(o.in.list_path, "-"), folders = 0;

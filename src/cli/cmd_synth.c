@@ -9,6 +9,7 @@
 
 #include <stb_image.h>
 
+#include "cli/cli.h"
 #include "cli/cmd_synth.h"
 #include "synth/synth.h"
 
@@ -120,6 +121,8 @@ int cmd_synth(int argc, char **argv) {
     int nbg = 0, no_bg = 0, lmdb = 0, list_fonts = 0;
     long count = -1, rows = 16, cols = 4, cell_h = 64, v;
     optind = 1;
+    static char prog[] = "ocr-crnn synth"; /* getopt's own messages start with argv[0] */
+    argv[0] = prog;
     int c, li = -1;
     while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         switch (c) {
@@ -158,17 +161,17 @@ int cmd_synth(int argc, char **argv) {
         case 'K': cfg.channels = 3; break;
         case 'P': cfg.clean = 1; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: cli_usage_hint("synth"); return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "ocr-crnn synth: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
+        cli_usage_hint("synth");
         return 2;
     }
     if (!sheet && !list_fonts && (count < 0 || !out)) {
         fprintf(stderr, "ocr-crnn synth: need --count N --out DIR, --sheet OUT.png or --list-fonts\n");
-        usage(stderr);
+        cli_usage_hint("synth");
         return 2;
     }
     if (real && !sheet) {

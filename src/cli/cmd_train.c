@@ -171,6 +171,8 @@ static int train_main(int argc, char **args) {
     const char *bgs[17] = {0};
     int n_bg = 0, augment_real = 0, c;
     optind = 1;
+    static char prog[] = "ocr-crnn train"; /* getopt's own messages start with argv[0] */
+    args[0] = prog;
     int opt_index = 0;
     while ((c = getopt_long(argc, args, "h", opts, &opt_index)) != -1) {
         char *end = NULL;
@@ -223,7 +225,7 @@ static int train_main(int argc, char **args) {
             continue;
         case O_CONFIG: continue;
         case 'h': usage(stdout); return 0;
-        case '?': usage(stderr); return 2;
+        case '?': cli_usage_hint("train"); return 2;
         default: break;
         }
         if (bad_num || num < 0) {
@@ -250,11 +252,12 @@ static int train_main(int argc, char **args) {
     }
     if (optind < argc) {
         fprintf(stderr, "ocr-crnn train: unexpected argument '%s'\n", args[optind]);
+        cli_usage_hint("train");
         return 2;
     }
     if (!o.run_dir || o.n_sources == 0) {
         fprintf(stderr, "ocr-crnn train: --run DIR and at least one --data are required\n");
-        usage(stderr);
+        cli_usage_hint("train");
         return 2;
     }
     for (int i = 0; i < o.n_sources; i++) o.augment[i] = augment_real && strcmp(o.sources[i], "synth");

@@ -81,6 +81,11 @@ long cli_parse_long(const char *s, long lo, long hi) {
     return v;
 }
 
+void cli_usage_hint(const char *command) {
+    fprintf(stderr, "Try 'ocr-crnn%s%s --help' for the options.\n", command ? " " : "",
+            command ? command : "");
+}
+
 int cli_num_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;

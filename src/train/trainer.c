@@ -310,7 +310,11 @@ crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
         s = validation_load(&val, vd, o->val_max, m->input_channels, err);
         dataset_close(vd);
         if (s != CRNN_OK) goto done_sources;
-        logf_(o, "validation: %d images from %s (%d unreadable)", val.n, o->val_data, val.unreadable);
+        if (val.unreadable)
+            logf_(o, "validation: %d images from %s (%d unreadable, skipped; the first: %s)",
+                  val.n, o->val_data, val.unreadable, val.first_unreadable);
+        else
+            logf_(o, "validation: %d images from %s", val.n, o->val_data);
     }
     plot_load_csv(&series, log_path, st.step);
     int new_log = !o->resume;

@@ -23,7 +23,10 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, int channels
         int w, h;
         const char *label = dataset_label(d, i, &e);
         if (!label || dataset_image(d, i, channels, &px, &w, &h, &e) != CRNN_OK) {
-            v->unreadable++;
+            /* A first line whose "image" does not exist is most often a header row. */
+            if (!v->unreadable++)
+                snprintf(v->first_unreadable, sizeof v->first_unreadable, "%s%s", e.message,
+                         i == 0 && e.code == CRNN_ERR_IO ? " (the first line: a header?)" : "");
             continue;
         }
         char name[1024];
