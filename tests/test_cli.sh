@@ -33,6 +33,7 @@ M=$T/model.crnn
     { echo "cannot make test images" >&2; exit 1; }
 R() { "$OCR" --model "$M" "$@"; }
 strip_ms() { sed 's/"milliseconds":[0-9.]*//'; }
+SRC=$PWD # the project root (meson runs the test there)
 cd "$T" || exit 1
 IMGS=$(cd img && ls *.png | LC_ALL=C sort | sed 's|^|img/|')
 
@@ -256,6 +257,21 @@ check "help of an unknown command: exit 2" test $? -eq 2
 for cmd in train eval synth; do
     check "$cmd: a usage error is two lines" lines "$("$OCR" $cmd --frob 2>&1)" 2
 done
+
+# -- synth never overwrites samples unasked ----------------------------------------------------
+"$OCR" synth --count 6 --out sy --seed 2 --no-backgrounds >/dev/null
+before=$(md5sum sy/labels.tsv)
+"$OCR" synth --count 3 --out sy --seed 5 --no-backgrounds >/dev/null 2>err.txt
+check "synth into a folder of samples: refused" test $? -eq 1
+check "synth into a folder of samples: says what is there" has "$(cat err.txt)" \
+    "sy holds samples already (labels.tsv, 6 numbered PNGs): --force replaces them"
+check "synth into a folder of samples: nothing changed" same "$(md5sum sy/labels.tsv)" "$before"
+echo mine >sy/notes.txt
+"$OCR" synth --count 3 --out sy --seed 5 --no-backgrounds --force >/dev/null
+check "synth --force: no stale PNGs beside the new labels" same "$(ls sy)" \
+    "$(printf '000000000.png\n000000001.png\n000000002.png\nlabels.tsv\nnotes.txt')"
+check "synth --words is the word list flag" test "$("$OCR" synth --count 1 --out sw \
+    --words "$SRC/lexicons/en.txt" --no-backgrounds >/dev/null 2>&1; echo $?)" -eq 0
 
 # -- train and eval from the command line, flags from a config file ------------------------------
 cat > train.conf <<CONF

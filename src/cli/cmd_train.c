@@ -43,7 +43,7 @@ static void usage(FILE *f) {
         "  --words FILE          word list for the generator\n"
         "Model\n"
         "  --arch STR            layers, e.g. 'c64 m2 c128 m2 ... bilstm256 bilstm256', or a\n"
-        "                        preset: small (default), paper\n"
+        "                        preset: fast (default, the shipped model), small, paper\n"
         "  --charset NAME        ascii (default), alnum, ALNUM or file:PATH\n"
         "  --height N            input height (default 32)\n"
         "  --colour              a model of RGB images (default grey); the generator draws RGB\n"
