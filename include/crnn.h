@@ -411,6 +411,12 @@ typedef struct {
     /* output */
     const char *run_dir;       /* checkpoint.bin, best.crnn, log.csv, plot.png (created) */
     int resume;                /* continue from run_dir/checkpoint.bin */
+    int overwrite;             /* start over in a run_dir that holds a run (a checkpoint.bin or
+                                  a best.crnn), removing its files first; without it (or resume)
+                                  such a run_dir is refused: CRNN_ERR_ARG */
+    const char *run_config;    /* text written to run_dir/run.conf (atomically) once the run
+                                  folder is checked: the settings that reproduce the run, for a
+                                  later resume; NULL = none written */
     double checkpoint_seconds; /* default 300 */
     const char *export_path;   /* also copy the best model here */
     int export_half;           /* store the exported model's weights as f16 */

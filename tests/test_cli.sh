@@ -294,6 +294,57 @@ check "train: checkpoint, best model, log and plot written" \
 check "train --run creates missing parent folders" test -s new/nested/run/checkpoint.bin
 "$OCR" train --config train.conf --run run --steps 5 --resume >train2.log 2>&1
 check "train --resume continues from step 3" has "$(cat train2.log)" "resumed run/checkpoint.bin at step 3"
+# -- a run folder is never replaced unasked; --resume restores the run's configuration -----------
+check "train: run.conf records the run, defaults and all" has "$(cat run/run.conf)" "steps 5"
+check "train: run.conf paths are absolute" has "$(cat run/run.conf)" "data 1:$T/img/labels.tsv"
+sum_before=$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)
+"$OCR" train --config train.conf --run run --steps 2 >again.log 2>&1
+status=$?
+check "train into a run folder: refused (usage, 2)" test "$status" -eq 2
+check "train into a run folder: says how to continue or start over" has "$(cat again.log)" \
+    "run holds a training run already (checkpoint.bin): --resume continues it, --force starts over"
+check "train into a run folder: nothing changed" \
+    same "$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)" "$sum_before"
+"$OCR" train --run run --resume --force >/dev/null 2>&1
+check "train --resume --force: refused" test $? -eq 2
+"$OCR" train --run run --resume --arch small --lr 0.5 >refuse.log 2>&1
+check "resume with another --arch: refused" test $? -eq 2
+check "resume with another --arch: each difference named" has "$(cat refuse.log)" "--lr 0.5 (the run has 0.001)"
+check "resume with another --arch: what may change listed" has "$(cat refuse.log)" \
+    "Only --steps, --val, --val-max, --val-every, --checkpoint-minutes, --threads, --export, --half may change"
+check "resume refused: nothing changed" \
+    same "$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)" "$sum_before"
+"$OCR" train --run run --resume >alone.log 2>&1
+check "--run DIR --resume alone: the run's settings (no --data needed)" test $? -eq 0
+check "--run DIR --resume alone: nothing to do at the run's last step" \
+    has "$(cat alone.log)" "resumed run/checkpoint.bin at step 5"
+check "--run DIR --resume alone: the run's length, not the default 100000" \
+    hasnt "$(cat alone.log)" "/100000"
+"$OCR" train --run run --resume --steps 7 --val-every 3 >extend.log 2>&1
+check "resume --steps 7: extends the run" has "$(cat extend.log)" "step 7/7"
+check "resume --steps 7: says what changed" has "$(cat extend.log)" "--steps 7 on resuming (the run had 5)"
+check "resume --steps 7: run.conf records it" has "$(cat run/run.conf)" "steps 7"
+check "resume --steps 7: the architecture stayed the run's" has "$(cat extend.log)" "bilstm(16)"
+"$OCR" train --config train.conf --run run --steps 7 --val-every 3 --resume >cfg.log 2>&1
+check "resume with the run's --config: accepted" test $? -eq 0
+"$OCR" train --config train.conf --run run --steps 7 --force >force.log 2>&1
+check "train --force: starts over" has "$(cat force.log)" "step 7/7"
+check "train --force: a new log" same "$(grep -c '^1,' run/log.csv)" "1"
+rm run/run.conf
+"$OCR" train --config train.conf --run run --steps 8 --resume >old.log 2>&1
+check "resume a run from before run.conf: the flags given" test $? -eq 0
+check "resume a run from before run.conf: says so" has "$(cat old.log)" "run/run.conf not found"
+check "resume a run from before run.conf: run.conf written" has "$(cat run/run.conf)" "steps 8"
+check "train: a warm-up as long as the run is warned of" has "$(cat train.log)" \
+    "warning: the warm-up (500 steps) is not shorter than the run (3 steps)"
+check "train: ETA in words, not 0.0 h" hasnt "$(cat train.log train2.log)" "ETA 0.0 h"
+"$OCR" train --run noval --data "$T/img" --arch "c8 m2 c16 m2 c16 m2x2s2x1p0x1 c16 m2x2s2x1p0x1 c16k2p0 bilstm16" \
+    --steps 2 --warmup 1 --batch 4 --no-backgrounds >noval.log 2>&1
+check "train without --val: no 'best validation -1'" hasnt "$(cat noval.log)" "-1.0000"
+check "train without --val: says best.crnn is the last model" has "$(cat noval.log)" \
+    "no validation set: best.crnn is the last model"
+check "train --no-backgrounds: recorded" has "$(cat noval/run.conf)" "no-backgrounds"
+
 ev=$("$OCR" eval --model run/best.crnn --data img --json)
 check "eval --json: 20 images scored" has "$ev" '"images":20'
 check "a checkpoint as --model: says what it is and what to use" \

@@ -15,6 +15,10 @@ int cmd_synth(int argc, char **argv);
 /* The default model's path: $OCR_CRNN_MODEL, then models/en.crnn beside the executable's
    folder (the build tree), then the installed copy. NULL if none exists. */
 const char *cli_default_model_path(char *buf, size_t size);
+/* The synthetic generator's default backgrounds, ../shared/data/backgrounds/svt-train-scenes
+   beside the project (found from the executable, as the model is: not from the current
+   folder), written to buf; NULL if it is not there. */
+const char *cli_default_backgrounds(char *buf, size_t size);
 /* Loads --model or the default; prints the reason and returns NULL on failure. */
 crnn_model *cli_load_model(const char *path);
 

@@ -36,7 +36,8 @@ static void usage(FILE *f) {
             "                     occluders (screenshots, scans, tests)\n"
             "  --fonts FILE       font manifest, one path a line (default: scan /usr/share/fonts)\n"
             "  --backgrounds DIR  folder of natural images for textures (repeatable; default\n"
-            "                     ../shared/data/backgrounds/svt-train-scenes if present)\n"
+            "                     ../shared/data/backgrounds/svt-train-scenes beside the\n"
+            "                     project, if there)\n"
             "  --no-backgrounds   plain and procedural backgrounds only\n"
             "  --words FILE       one word a line (default lexicons/en.txt, then the system dict)\n"
             "  --max-len N        longest label in characters (default 24)\n"
@@ -253,9 +254,14 @@ int cmd_synth(int argc, char **argv) {
         return 2;
     }
     if (out && count >= 0 && !force && holds_samples(out, lmdb)) return 1;
+    /* The default is found beside the project, not in the current folder. */
+    char default_bg[4200];
+    if (!no_bg && !nbg) {
+        bg_dirs[0] = cli_default_backgrounds(default_bg, sizeof default_bg);
+        no_bg = bg_dirs[0] == NULL;
+    }
     static const char *const none[] = {NULL};
-    if (no_bg) cfg.background_dirs = none;
-    else if (nbg) cfg.background_dirs = bg_dirs;
+    cfg.background_dirs = no_bg ? none : bg_dirs;
 
     crnn_error err;
     synth *s = synth_new(&cfg, &err);

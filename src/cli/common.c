@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -37,6 +38,26 @@ const char *cli_default_model_path(char *buf, size_t size) {
     snprintf(buf, size, "%s/default.crnn", CRNN_MODEL_DIR);
     if (readable(buf)) return buf;
     return NULL;
+}
+
+const char *cli_default_backgrounds(char *buf, size_t size) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    /* build/ocr-crnn in a checkout: the project is the executable's parent folder */
+    snprintf(buf, size, "%s/../../shared/data/backgrounds/svt-train-scenes", exe);
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+    char *real = realpath(buf, NULL); /* printed in logs and run.conf: no "build/../.." */
+    if (real) {
+        snprintf(buf, size, "%s", real);
+        free(real);
+    }
+    return buf;
 }
 
 crnn_model *cli_load_model(const char *path) {
