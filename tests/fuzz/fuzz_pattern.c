@@ -16,7 +16,7 @@ static void use(const crnn_pattern *pat, const char *text) {
     crnn_params p = crnn_default_params();
     p.pattern = pat;
     p.lexicon_margin = text[0] & 1 ? -1.0f : 4.0f;
-    crnn_image im = {48, 16, 48, img};
+    crnn_image im = {48, 16, 48, img, 1};
     crnn_result res;
     if (crnn_recognize_image(rec, &im, &p, &res) == CRNN_OK) {
         if (!res.text || !res.free_text) abort();
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         p.allow = lines[i];
         p.deny = i + 1 < n ? lines[i + 1] : NULL;
         if (crnn_params_check(model, &p, &err) == CRNN_OK) {
-            crnn_image im = {48, 16, 48, img};
+            crnn_image im = {48, 16, 48, img, 1};
             crnn_result res;
             if (crnn_recognize_image(rec, &im, &p, &res) != CRNN_OK) abort();
             crnn_result_free(&res);
