@@ -221,7 +221,7 @@ static int push_level(input_walker *w, const char *path, dev_t dev, ino_t ino) {
             L.names[i] = L.arena + off + 1;
             off += strlen(L.names[i]) + 2;
         }
-        qsort(L.names, L.n, sizeof *L.names, cmp_names);
+        if (L.n) qsort(L.names, L.n, sizeof *L.names, cmp_names); /* none: names is NULL */
     }
     if (!e && w->depth == w->stack_cap) {
         int nc = w->stack_cap ? w->stack_cap * 2 : 16;
