@@ -29,8 +29,8 @@
    than the gaps between the parallel layers of one image, so that they need no wake-up,
    and short enough that polling costs nothing worth counting. */
 #define POLL_NANOSECONDS 200000LL
-/* A job's helpers count as late when the caller waited for them longer than it worked on
-   the job itself, plus this much. */
+/* A job's helpers count as late when the caller waited for them more than half as long as it
+   worked on the job itself, plus this much; unless they had to be woken for it. */
 #define LATE_NANOSECONDS 50000LL
 #define MIN_SOLO_JOBS 32
 #define MAX_SOLO_JOBS 4096
@@ -166,7 +166,8 @@ void team_run(team *t, int parts, team_fn fn, void *arg) {
     atomic_store(&t->ticket, (uint64_t)gen << 32 | (uint64_t)parts << 16);
     /* Sleeping helpers are woken; polling ones see the ticket by themselves. A helper that
        counts itself a sleeper re-reads the ticket under the mutex before it waits. */
-    if (atomic_load(&t->sleepers) > 0) {
+    int woken = atomic_load(&t->sleepers) > 0;
+    if (woken) {
         pthread_mutex_lock(&t->mu);
         pthread_cond_broadcast(&t->wake);
         pthread_mutex_unlock(&t->mu);
@@ -185,6 +186,7 @@ void team_run(team *t, int parts, team_fn fn, void *arg) {
         pthread_mutex_unlock(&t->mu);
     }
     long long waited = now_ns() - worked;
+    if (woken) return; /* a helper's waking up is not a busy core (the first job of an image) */
     if (2 * waited > worked - start + 2 * LATE_NANOSECONDS) {
         atomic_store(&t->solo_jobs, t->next_solo_jobs);
         if (t->next_solo_jobs < MAX_SOLO_JOBS) t->next_solo_jobs *= 2;
