@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "crnn.h"
+#include "layers/layer.h"
 #include "model/model.h"
 #include "train/dataset.h"
 #include "train/train.h"
@@ -48,7 +49,7 @@ static crnn_model *random_model(const char *arch, int cnn_only, crnn_error *err)
     if (cnn_only) { /* drop the recurrent layers: the linear head alone follows the CNN */
         int k = 0;
         for (int i = 0; i < spec.n_layers; i++)
-            if (spec.layers[i].kind != LAYER_LSTM && spec.layers[i].kind != LAYER_GRU)
+            if (!layer_kind_of(spec.layers[i].kind)->on_sequence || i == spec.n_layers - 1)
                 spec.layers[k++] = spec.layers[i];
         spec.n_layers = k;
     }
@@ -57,29 +58,24 @@ static crnn_model *random_model(const char *arch, int cnn_only, crnn_error *err)
     rng_t r;
     rng_seed(&r, 1, 2);
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = rng_range(&r, -0.05f, 0.05f);
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].bn_var != SIZE_MAX)
-            for (int c = 0; c < m->layers[i].out_c; c++) m->params[m->layers[i].bn_var + c] = 1.0f;
+    for (int i = 0; i < m->n_layers; i++) {
+        float *var = model_layer_tensor(m, m->params, i, "bn_var");
+        if (var)
+            for (int c = 0; c < m->layers[i].out_c; c++) var[c] = 1.0f;
+    }
     model_fold_batchnorm(m);
     return m;
 }
 
-/* Multiply-adds of the convolutions for an input of width w. */
+/* Multiply-adds of the map layers (the CNN) for an input of width w. */
 static double conv_macs(const crnn_model *m, int w) {
     double macs = 0;
-    int h = m->input_height;
     for (int i = 0; i < m->first_seq_layer; i++) {
         const model_layer *l = &m->layers[i];
-        int kw = l->kind == LAYER_CONV ? CONV_KW(l) : POOL_KW(l);
-        int sw = l->kind == LAYER_CONV ? CONV_SW(l) : POOL_SW(l);
-        int pw = l->kind == LAYER_CONV ? CONV_PW(l) : POOL_PW(l);
-        int wo = (w + 2 * pw - kw) / sw + 1;
-        if (l->kind == LAYER_CONV)
-            macs += (double)l->out_h * wo * l->out_c * l->in_c * CONV_KH(l) * CONV_KW(l);
-        w = wo;
-        h = l->out_h;
+        const layer_kind *k = layer_kind_of(l->kind);
+        w = k->out_width(l, w);
+        macs += k->macs(l) * w;
     }
-    (void)h;
     return macs;
 }
 

@@ -25,13 +25,19 @@ MAGIC = b"CRNN"
 VERSION = 1
 
 # Layer kinds (the u32 `kind` field).
-CONV2D, MAXPOOL, LSTM, GRU, LINEAR = 1, 2, 3, 4, 5
-KIND_NAMES = {CONV2D: "conv2d", MAXPOOL: "maxpool", LSTM: "lstm", GRU: "gru", LINEAR: "linear"}
+CONV2D, MAXPOOL, LSTM, GRU, LINEAR, CONVRNN = 1, 2, 3, 4, 5, 6
+KIND_NAMES = {CONV2D: "conv2d", MAXPOOL: "maxpool", LSTM: "lstm", GRU: "gru", LINEAR: "linear",
+              CONVRNN: "convrnn"}
 
 # conv2d flags (p[7]).
 FLAG_BN = 1
 FLAG_RELU = 2
 BN_EPS = 1e-5
+
+# convrnn flags (p[7]).
+CONVRNN_LSTM = 1
+CONVRNN_BIDIR = 2
+CONVRNN_MEAN = 4
 
 # Tensor dtypes.
 DTYPE_F32, DTYPE_F16 = 0, 1
@@ -83,6 +89,15 @@ def gru(hidden, bidirectional=True):
     return Layer(GRU, (hidden, int(bool(bidirectional)), 0, 0, 0, 0, 0, 0))
 
 
+def convrnn(hidden, kh, kw, stride_h=1, stride_w=1, pad_h=0, pad_w=0, lstm=False,
+            bidirectional=False, mean=False):
+    """The Convolutional RNN (Keren & Schuller 2016): each kh x kw window read column by column
+    by an LSTM or GRU of `hidden` units; its last state (or the mean of its outputs) out."""
+    flags = ((CONVRNN_LSTM if lstm else 0) | (CONVRNN_BIDIR if bidirectional else 0) |
+             (CONVRNN_MEAN if mean else 0))
+    return Layer(CONVRNN, (hidden, kh, kw, stride_h, stride_w, pad_h, pad_w, flags))
+
+
 def linear(out):
     return Layer(LINEAR, (out, 0, 0, 0, 0, 0, 0, 0))
 
@@ -126,6 +141,14 @@ def _check_layer_params(i, layer):
             raise FormatError(f"{where}: padding must be smaller than the window")
         if any(p[6:]):
             raise FormatError(f"{where}: unused parameters must be 0")
+    elif layer.kind == CONVRNN:
+        hidden, kh, kw, sh, sw, ph, pw, flags = p
+        if hidden < 1 or kh < 1 or kw < 1 or sh < 1 or sw < 1 or ph < 0 or pw < 0:
+            raise FormatError(f"{where}: sizes must be positive, padding non-negative")
+        if ph >= kh or pw >= kw:
+            raise FormatError(f"{where}: padding must be smaller than the window")
+        if flags & ~(CONVRNN_LSTM | CONVRNN_BIDIR | CONVRNN_MEAN):
+            raise FormatError(f"{where}: unknown flag bits {flags:#x}")
     elif layer.kind in (LSTM, GRU):
         if p[0] < 1 or p[1] not in (0, 1) or any(p[2:]):
             raise FormatError(f"{where}: expected (hidden >= 1, bidirectional 0/1, 0...)")
@@ -149,7 +172,7 @@ def expected_tensors(model):
         _check_layer_params(i, layer)
         L = f"layer{i}"
         p = layer.params
-        if layer.kind in (CONV2D, MAXPOOL):
+        if layer.kind in (CONV2D, MAXPOOL, CONVRNN):
             if features is not None:
                 raise FormatError(f"layer {i}: {layer.name} after a sequence layer")
             if layer.kind == CONV2D:
@@ -160,6 +183,16 @@ def expected_tensors(model):
                     for t in ("bn_weight", "bn_bias", "bn_mean", "bn_var"):
                         shapes[f"{L}.{t}"] = (out,)
                 channels = out
+            elif layer.kind == CONVRNN:
+                hidden, kh, kw, sh, sw, ph, pw, flags = p
+                gates = 4 if flags & CONVRNN_LSTM else 3
+                dirs = ("fwd", "bwd") if flags & CONVRNN_BIDIR else ("fwd",)
+                for d in dirs:  # frames of channels * kh features, feature c*kh + ki
+                    shapes[f"{L}.{d}.w_ih"] = (gates * hidden, channels * kh)
+                    shapes[f"{L}.{d}.w_hh"] = (gates * hidden, hidden)
+                    shapes[f"{L}.{d}.b_ih"] = (gates * hidden,)
+                    shapes[f"{L}.{d}.b_hh"] = (gates * hidden,)
+                channels = hidden * len(dirs)
             else:
                 kh, kw, sh, sw, ph, pw = p[:6]
             height = conv_out_size(height, kh, sh, ph)

@@ -1,7 +1,7 @@
 #!/bin/bash
-# device-bundle.sh — packs what `ocr-crnn train` needs on a lent machine (the device tool's
-# 16-core boxes) into .dev/bundle.txz: that machine has no Debian packages, no fonts, no
-# ../shared, and only 64 MB of files travel to it.
+# device-bundle.sh — packs what `ocr-crnn train` needs on a bare 16-core training machine into
+# .dev/bundle.txz: such a machine has no Debian packages, no fonts, no ../shared, and only
+# 64 MB of files travel to it.
 #
 #   scripts/device-bundle.sh SHARED_DATA RUN_CONF
 #
@@ -31,7 +31,7 @@ conf=${2:?usage: device-bundle.sh SHARED_DATA RUN_CONF}
 stage=.dev/stage
 rm -rf "$stage" && mkdir -p "$stage"/{fonts,lib,bg,real}
 
-# 1. The program, for the lent machine's CPU rather than this one's (-march=native here).
+# 1. The program, for the training machine's CPU rather than this one's (x86-64-v3: AVX2).
 [ -d build-dev ] || meson setup build-dev --buildtype release -Dnative=false \
     -Dc_args=-march=x86-64-v3 >/dev/null
 ninja -C build-dev ocr-crnn >/dev/null
@@ -101,7 +101,7 @@ EOF
 
 cat >"$stage/go.sh" <<'EOF'
 #!/bin/bash
-# go.sh SECONDS — train for at most SECONDS on the lent machine, resuming runs/dev (or the
+# go.sh SECONDS — train for at most SECONDS on the training machine, resuming runs/dev (or the
 # checkpoint named by CKPT_IN on a fresh machine); copies the results to $OUT.
 secs=${1:?usage: go.sh SECONDS}
 conf=.dev/run/dev.conf

@@ -27,6 +27,8 @@ MUTATIONS = {
     "gru_reset_after": "GRU candidate W_hn (r * h) instead of r * (W_hn h + b_hn)",
     "bidir_order": "bidirectional output [backward; forward]",
     "norm": "input v/255 without mean/std",
+    "convrnn_rows": "convrnn frame features in the order ki*C + c",
+    "convrnn_last": "convrnn right-to-left state taken after the last column",
 }
 
 
@@ -125,6 +127,32 @@ def gru_dir(xs, t, prefix, reverse, mutate):
     return out
 
 
+def convrnn(x, t, prefix, p, mutate):
+    """The Convolutional RNN: each kh x kw window (zero padding) as kw frames, its columns left
+    to right, of C*kh features (feature c*kh + ki); last states or the mean of the outputs."""
+    hidden, kh, kw, sh, sw, ph, pw, flags = p
+    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+    C = x.shape[0]
+    ho = (xp.shape[1] - kh) // sh + 1
+    wo = (xp.shape[2] - kw) // sw + 1
+    run = lstm_dir if flags & 1 else gru_dir
+    dirs = ("fwd.", "bwd.") if flags & 2 else ("fwd.",)
+    y = np.zeros((hidden * len(dirs), ho, wo))
+    for oy in range(ho):
+        for ox in range(wo):
+            win = xp[:, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]  # [C, kh, kw]
+            order = (2, 1, 0) if mutate == "convrnn_rows" else (2, 0, 1)
+            frames = win.transpose(order).reshape(kw, C * kh)
+            for d, name in enumerate(dirs):
+                out = run(frames, t, prefix + name, d == 1, mutate)
+                if flags & 4:
+                    v = out.mean(axis=0)
+                else:
+                    v = out[0] if d == 1 and mutate != "convrnn_last" else out[-1]
+                y[d * hidden:(d + 1) * hidden, oy, ox] = v
+    return y
+
+
 def forward(model, img, mutate=None):
     header, layers, t = model
     x = img.astype(np.float64)[None] / 255.0
@@ -146,6 +174,8 @@ def forward(model, img, mutate=None):
         elif kind == 2:
             pad = 0.0 if mutate == "pool_zero_pad" else -np.inf
             x = maxpool(x, *p[:6], pad)
+        elif kind == 6:
+            x = convrnn(x, t, L, p, mutate)
         else:
             if seq is None:
                 C, Hh, W = x.shape

@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     /* The blank's bias: see the header. */
-    m->params[m->layers[m->n_layers - 1].bias] = -2.0f;
+    model_layer_tensor(m, m->params, m->n_layers - 1, "bias")[0] = -2.0f;
     crnn_status s = model_save(m, out, 0, &err);
     crnn_model_free(m);
     if (s != CRNN_OK) {

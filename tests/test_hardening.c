@@ -13,6 +13,7 @@
 #include "image/image.h"
 #include "model/model.h"
 #include "test.h"
+#include "train/train.h"
 #include "util/util.h"
 
 /* ---- a growable byte buffer, the target of stb_image_write's *_to_func ------------------- */
@@ -403,6 +404,69 @@ static void test_model_limits(void) {
     free(b.p);
 }
 
+/* Values a model file may hold but no layer can compute with: the loader names the tensor.
+   A model whose weights are finite but overflow anyway reads no text: a clear error, and no
+   NaN reaching fast_expf (undefined behaviour the fuzzer found; see tests/regressions/model). */
+static crnn_model *tiny(void) {
+    crnn_error err;
+    crnn_model *m = model_from_arch("c4 m2 c4 m2x2s2x1p0x1 c4k2p0 bilstm6", "alnum", 16, 1, 9, &err);
+    if (!m) {
+        fprintf(stderr, "%s\n", err.message);
+        exit(1);
+    }
+    return m;
+}
+
+static void expect_load_error(crnn_model *m, const char *name, const char *why) {
+    unsigned char *bytes;
+    size_t n;
+    crnn_error err;
+    CHECK(model_serialize(m, 0, &bytes, &n, &err) == CRNN_OK);
+    crnn_model *l = crnn_model_load_memory(bytes, n, name, &err);
+    CHECK_MSG(!l && err.code == CRNN_ERR_FORMAT && strstr(err.message, name) &&
+              strstr(err.message, why), "%s: %s", name, l ? "loaded" : err.message);
+    crnn_model_free(l);
+    free(bytes);
+}
+
+static void test_model_values(void) {
+    crnn_model *m = tiny();
+    model_layer_tensor(m, m->params, 2, "bn_var")[1] = -0.5f;
+    expect_load_error(m, "negative-var.crnn", "tensor 'layer2.bn_var': channel 1 is negative");
+    crnn_model_free(m);
+    /* finite, but gamma / sqrt(var + eps) overflows when folded */
+    m = tiny();
+    model_layer_tensor(m, m->params, 0, "bn_weight")[3] = 3e38f;
+    model_layer_tensor(m, m->params, 0, "bn_var")[3] = 0;
+    expect_load_error(m, "fold-overflow.crnn", "tensor 'layer0.bn_weight': channel 3");
+    crnn_model_free(m);
+    /* every weight finite, the products not */
+    m = tiny();
+    float *w = model_layer_tensor(m, m->params, 5, "bwd.w_ih");
+    for (int k = 0; k < 24 * 12; k++) w[k] = k % 2 ? 3e38f : -3e38f; /* inf − inf */
+    unsigned char *bytes;
+    size_t n;
+    crnn_error err;
+    CHECK(model_serialize(m, 0, &bytes, &n, &err) == CRNN_OK);
+    crnn_model *l = crnn_model_load_memory(bytes, n, "overflows.crnn", &err);
+    CHECK_MSG(l != NULL, "%s", err.message);
+    if (l) {
+        crnn_recognizer *rec = crnn_recognizer_new(l, &err);
+        uint8_t px[16 * 40];
+        for (int i = 0; i < 16 * 40; i++) px[i] = (uint8_t)(i * 37 + (i / 40) * 11);
+        crnn_image im = {40, 16, 40, px, 1};
+        crnn_result res;
+        crnn_status s = crnn_recognize_image(rec, &im, NULL, &res);
+        CHECK_MSG(s == CRNN_ERR_FORMAT && strstr(crnn_recognizer_error(rec), "not finite"),
+                  "status %s: %s", crnn_status_name(s), s ? crnn_recognizer_error(rec) : res.text);
+        crnn_result_free(&res);
+        crnn_recognizer_free(rec);
+    }
+    crnn_model_free(l);
+    crnn_model_free(m);
+    free(bytes);
+}
+
 int main(void) {
     RUN(test_valid_images_decode);
     RUN(test_truncated_images);
@@ -411,5 +475,6 @@ int main(void) {
     RUN(test_jpeg_huffman);
     RUN(test_header_numbers);
     RUN(test_model_limits);
+    RUN(test_model_values);
     TEST_EXIT();
 }

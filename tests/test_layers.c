@@ -18,203 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layer_check.h"
 #include "model/model.h"
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 #include "test.h"
-
-#define MAXB 8
-#define FWD_TOL 1e-4
-/* Float backward vs double numeric gradient: the float error in these small layers stays below
-   ~2e-6 (TEST_VERBOSE=1 prints how much of the tolerance each check used); a wrong term or
-   index gives errors of the order of the gradient itself (~0.1 … 1). */
-#define GRAD_ATOL 2e-5
-#define GRAD_RTOL 2e-4
-#define EPS_D 1e-6
-
-/* ---------------------------------------------------------------------------------------- */
-/* helpers                                                                                  */
-
-#define GUARD 32
-#define SENTINEL 12345.678f
-
-/* n usable floats filled with garbage, followed by a guard zone of sentinels. */
-static float *galloc(size_t n) {
-    float *p = malloc((n + GUARD) * sizeof(float));
-    if (!p) abort();
-    for (size_t i = 0; i < n; i++) p[i] = test_randf(-1e3f, 1e3f);
-    for (size_t i = 0; i < GUARD; i++) p[n + i] = SENTINEL;
-    return p;
-}
-
-static int guard_ok(const float *p, size_t n) {
-    for (size_t i = 0; i < GUARD; i++)
-        if (p[n + i] != SENTINEL) return 0;
-    return 1;
-}
-
-static double *dalloc(size_t n) {
-    double *p = calloc(n ? n : 1, sizeof(double));
-    if (!p) abort();
-    return p;
-}
-
-static float *frand(size_t n, float lo, float hi) {
-    float *p = galloc(n);
-    for (size_t i = 0; i < n; i++) p[i] = test_randf(lo, hi);
-    return p;
-}
-
-static double *to_d(const float *x, size_t n) {
-    double *d = dalloc(n);
-    for (size_t i = 0; i < n; i++) d[i] = x[i];
-    return d;
-}
-
-static double max_diff_fd(const float *a, const double *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= m)) m = d; /* NaN propagates as "worse" */
-    }
-    return m;
-}
-
-static double max_diff_ff(const float *a, const float *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (!(d <= m)) m = d;
-    }
-    return m;
-}
-
-static int out_size(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
-
-/* A batch geometry that owns its arrays (map_geom only points at them). */
-typedef struct {
-    int n, h;
-    int w[MAXB];
-    size_t off[MAXB];
-    size_t total;
-} geo;
-
-static void geo_init(geo *G, int n, int h, const int *w) {
-    G->n = n;
-    G->h = h;
-    G->total = 0;
-    for (int b = 0; b < n; b++) {
-        G->w[b] = w[b];
-        G->off[b] = G->total;
-        G->total += (size_t)h * w[b];
-    }
-}
-
-static map_geom mg(const geo *G) {
-    map_geom g = {G->n, G->h, G->w, G->off, G->total};
-    return g;
-}
-
-/* The output geometry of a window k over G. */
-static void geo_out(geo *O, const geo *G, window2d k) {
-    int w[MAXB];
-    for (int b = 0; b < G->n; b++) w[b] = out_size(G->w[b], k.kw, k.sw, k.pw);
-    geo_init(O, G->n, out_size(G->h, k.kh, k.sh, k.ph), w);
-}
-
-/* Image b of a C × P map on its own, as a C × (h·w[b]) map. */
-static float *extract(const float *map, int C, const geo *G, int b) {
-    size_t n = (size_t)G->h * G->w[b];
-    float *o = galloc((size_t)C * n);
-    for (int c = 0; c < C; c++)
-        memcpy(o + (size_t)c * n, map + (size_t)c * G->total + G->off[b], n * sizeof(float));
-    return o;
-}
-
-/* Random widths in [lo, hi], all different when the range allows, so batches are mixed. */
-static void rand_widths(int *w, int n, int lo, int hi) {
-    for (int b = 0; b < n; b++) {
-        int tries = 0, ok;
-        do {
-            w[b] = test_randint(lo, hi);
-            ok = 1;
-            for (int j = 0; j < b; j++)
-                if (w[j] == w[b]) ok = 0;
-        } while (!ok && ++tries < 20);
-    }
-}
-
-/* ---- numeric gradients ---- */
-
-typedef double (*loss_fn)(void *ctx);
-
-typedef struct {
-    const char *name;
-    double *x;    /* the reference's copy of the tensor, perturbed in place */
-    size_t n;
-    float *g;     /* the gradient buffer the layer accumulates into */
-    float *prior; /* its value before backward */
-    double *num;  /* central differences */
-} gparam;
-
-static void gp_set(gparam *p, const char *name, double *x, size_t n, float *g) {
-    p->name = name;
-    p->x = x;
-    p->n = n;
-    p->g = g;
-    p->prior = malloc(n * sizeof(float));
-    p->num = dalloc(n);
-    for (size_t i = 0; i < n; i++) p->prior[i] = g[i] = test_randf(-1, 1);
-}
-
-static void gp_numeric(gparam *ps, int np, loss_fn fn, void *ctx) {
-    for (int k = 0; k < np; k++) {
-        for (size_t i = 0; i < ps[k].n; i++) {
-            double s = ps[k].x[i];
-            ps[k].x[i] = s + EPS_D;
-            double lp = fn(ctx);
-            ps[k].x[i] = s - EPS_D;
-            double lm = fn(ctx);
-            ps[k].x[i] = s;
-            ps[k].num[i] = (lp - lm) / (2 * EPS_D);
-        }
-    }
-}
-
-/* After `calls` backward calls each buffer must hold prior + calls · numeric. */
-static void gp_check(gparam *ps, int np, int calls, const char *what) {
-    for (int k = 0; k < np; k++) {
-        double worst = 0, wa = 0, wn = 0;
-        size_t wi = 0;
-        for (size_t i = 0; i < ps[k].n; i++) {
-            double ana = ((double)ps[k].g[i] - ps[k].prior[i]) / calls, num = ps[k].num[i];
-            double e = fabs(ana - num) / (GRAD_ATOL + GRAD_RTOL * fabs(num));
-            if (!(e <= worst)) {
-                worst = e;
-                wi = i;
-                wa = ana;
-                wn = num;
-            }
-        }
-        if (getenv("TEST_VERBOSE")) /* how much of the tolerance was used */
-            fprintf(stderr, "  %s d%s (%d): worst %.3g of tolerance\n", what, ps[k].name, calls,
-                    worst);
-        CHECK_MSG(worst <= 1, "%s: d%s[%zu] after %d backward call(s): backward %.8g, numeric "
-                  "%.8g", what, ps[k].name, wi, calls, wa, wn);
-    }
-}
-
-static void gp_free(gparam *ps, int np) {
-    for (int k = 0; k < np; k++) {
-        free(ps[k].prior);
-        free(ps[k].num);
-    }
-}
-
-static double dot(const double *a, const double *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* conv2d                                                                                   */
@@ -416,9 +224,10 @@ static void test_bn_forward(void) {
         float *rm0 = malloc(C * sizeof(float)), *rv0 = malloc(C * sizeof(float));
         memcpy(rm0, rm, C * sizeof(float));
         memcpy(rv0, rv, C * sizeof(float));
-        float *out = galloc(C * P), *mean = galloc(C), *rstd = galloc(C);
+        float *out = galloc(C * P), *mean = galloc(C), *rstd = galloc(C), *unb_var = galloc(C);
         float momentum = 0.1f;
-        batchnorm_forward(out, mean, rstd, inp, gamma, beta, rm, rv, momentum, C, P);
+        batchnorm_forward(out, mean, rstd, unb_var, inp, gamma, beta, C, P);
+        batchnorm_update_running(rm, rv, mean, unb_var, momentum, C);
         double *ref = dalloc(C * P), *rmean = dalloc(C), *rvar = dalloc(C);
         double *di = to_d(inp, C * P), *dg = to_d(gamma, C), *dbt = to_d(beta, C);
         ref_bn(ref, rmean, rvar, di, dg, dbt, C, P);
@@ -433,13 +242,14 @@ static void test_bn_forward(void) {
             CHECK_NEAR(rm[c], (1 - momentum) * rm0[c] + momentum * rmean[c], 1e-5);
             CHECK_NEAR(rv[c], (1 - momentum) * rv0[c] + momentum * unb, 1e-4 * (1 + unb));
         }
-        CHECK(guard_ok(out, C * P) && guard_ok(mean, C) && guard_ok(rstd, C));
+        CHECK(guard_ok(out, C * P) && guard_ok(mean, C) && guard_ok(rstd, C) &&
+              guard_ok(unb_var, C));
         /* No running statistics (NULL) is allowed and gives the same output. */
         float *out2 = galloc(C * P);
-        batchnorm_forward(out2, mean, rstd, inp, gamma, beta, NULL, NULL, momentum, C, P);
+        batchnorm_forward(out2, mean, rstd, NULL, inp, gamma, beta, C, P);
         CHECK(max_diff_ff(out, out2, C * P) == 0);
         free(inp), free(gamma), free(beta), free(rm), free(rv), free(rm0), free(rv0);
-        free(out), free(out2), free(mean), free(rstd);
+        free(out), free(out2), free(mean), free(rstd), free(unb_var);
         free(ref), free(rmean), free(rvar), free(di), free(dg), free(dbt);
     }
 }
@@ -463,7 +273,7 @@ static void test_bn_backward(void) {
         size_t n = (size_t)C * P;
         float *inp = frand(n, -2, 2), *gamma = frand(C, 0.3f, 2), *beta = frand(C, -1, 1);
         float *R = frand(n, -1, 1), *out = galloc(n), *mean = galloc(C), *rstd = galloc(C);
-        batchnorm_forward(out, mean, rstd, inp, gamma, beta, NULL, NULL, 0, C, P);
+        batchnorm_forward(out, mean, rstd, NULL, inp, gamma, beta, C, P);
         float *dinp = galloc(n), *dg = galloc(C), *db = galloc(C);
         bn_ctx c = {C, P, to_d(inp, n), to_d(gamma, C), to_d(beta, C), to_d(R, n), dalloc(n)};
         gparam ps[3];
@@ -1169,6 +979,29 @@ static void test_log_softmax(void) {
     }
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* fastmath.h                                                                               */
+
+/* exp, sigmoid and tanh against libm over their range, and NaN in gives NaN out: a model
+   whose finite weights overflow feeds NaN to the gates, and NaN must never reach the float
+   to int conversion inside fast_expf (undefined behaviour; UBSan stops the ASan build). */
+static void test_fastmath(void) {
+    double worst_exp = 0, worst = 0;
+    for (int i = -2000; i <= 2000; i++) {
+        float x = (float)i * 0.04f; /* ±80: inside the clamp at −87 and 88 */
+        /* relative: x·log2 e keeps fewer fraction bits as |x| grows (3.7e-6 at 80) */
+        worst_exp = fmax(worst_exp, fabs(fast_expf(x) - exp(x)) / exp(x));
+        worst = fmax(worst, fabs(fast_sigmoidf(x) - 1 / (1 + exp(-x))));
+        worst = fmax(worst, fabs(fast_tanhf(x) - tanh(x)));
+    }
+    CHECK_MSG(worst_exp < 1e-5 && worst < 1e-6, "fast exp differs from libm by %g (relative), "
+              "sigmoid or tanh by %g", worst_exp, worst);
+    CHECK(fast_expf(-1000.0f) > 0 && isfinite(fast_expf(1000.0f)));
+    volatile float nan = NAN; /* volatile: evaluated at run time, as in the network */
+    CHECK(isnan(fast_expf(nan)) && isnan(fast_sigmoidf(nan)) && isnan(fast_tanhf(nan)));
+    CHECK(fast_tanhf(INFINITY) == 1.0f && fast_tanhf(-INFINITY) == -1.0f);
+}
+
 int main(void) {
     RUN(test_conv_forward);
     RUN(test_conv_backward);
@@ -1185,5 +1018,6 @@ int main(void) {
     RUN(test_gru_backward);
     RUN(test_linear);
     RUN(test_log_softmax);
+    RUN(test_fastmath);
     TEST_EXIT();
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "image/image.h"
+#include "layers/recurrent.h"
 #include "model/model.h"
 #include "nn/network.h"
 #include "recognize/chunks.h"
@@ -94,7 +95,7 @@ static void test_chunk_plan(void) {
                        c[k].keep_to <= c[k].keep_from || c[k].width > CRNN_MAX_INPUT_WIDTH ||
                        c[k].width < m->min_width || c[k].start < 0 ||
                        c[k].start + c[k].width > width ||
-                       (n > 1 && c[k].start % m->width_stride_den != 0);
+                       (n > 1 && c[k].start % chunk_stride(m) != 0);
                 next = c[k].first_frame + c[k].keep_to - c[k].keep_from;
             }
             bad += next != model_output_width(m, width);
@@ -151,7 +152,7 @@ static void check_joined_frames(int channels) {
     float *scratch = malloc(sizeof(float) * (size_t)H * width);
     image_to_input(input, plane, scratch, &im, 32, width, m->norm_mean, m->norm_std);
     network *net = network_new();
-    CHECK(network_forward(net, m, input, &width, 1, 0, 0.0f, &err) == CRNN_OK);
+    CHECK(network_forward(net, m, input, &width, 1, 0, &err) == CRNN_OK);
     int T1, C1;
     const int *len;
     const float *whole = network_log_probs(net, NULL, &T1, &C1, &len);

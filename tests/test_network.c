@@ -18,8 +18,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ctc/ctc.h"
+#include "layers/conv.h"
+#include "layers/linear.h"
+#include "layers/maxpool.h"
+#include "layers/recurrent.h"
 #include "model/model.h"
 #include "nn/network.h"
 #include "test.h"
@@ -95,10 +101,11 @@ static void tiny_channel(crnn_model *m) {
         model_layer *ly = &m->layers[l];
         if (ly->kind != LAYER_CONV || !(CONV_FLAGS(ly) & CONV_FLAG_BN)) continue;
         size_t K = (size_t)ly->in_c * CONV_KH(ly) * CONV_KW(ly);
-        for (size_t k = 0; k < K; k++) m->params[ly->weight + k] *= 0.004f;
-        m->params[ly->bias] *= 0.004f;
-        m->params[ly->bn_mean] *= 0.004f;
-        m->params[ly->bn_var] = 2e-5f;
+        float *weight = model_layer_tensor(m, m->params, l, "weight");
+        for (size_t k = 0; k < K; k++) weight[k] *= 0.004f;
+        model_layer_tensor(m, m->params, l, "bias")[0] *= 0.004f;
+        model_layer_tensor(m, m->params, l, "bn_mean")[0] *= 0.004f;
+        model_layer_tensor(m, m->params, l, "bn_var")[0] = 2e-5f;
     }
 }
 
@@ -131,7 +138,7 @@ static void make_batch(batch *bt, const crnn_model *m, const int *w) {
    (B, T, C), zero on padding frames. */
 static double batch_loss(network *net, crnn_model *m, const batch *bt, float **dlogits) {
     crnn_error err;
-    if (network_forward(net, m, bt->input, bt->w, B, 1, 0.0f, &err) != CRNN_OK) {
+    if (network_forward(net, m, bt->input, bt->w, B, 1, &err) != CRNN_OK) {
         fprintf(stderr, "network_forward: %s\n", err.message);
         exit(1);
     }
@@ -258,10 +265,12 @@ static void check_gradients(int variant) {
 
     /* and with momentum, they do: PyTorch's update with the batch's unbiased variance */
     if (variant == 0) {
-        const model_layer *ly = &m->layers[0];
-        float rm0 = m->params[ly->bn_mean], rv0 = m->params[ly->bn_var];
-        CHECK(network_forward(net, m, bt.input, bt.w, B, 1, 0.5f, &err) == CRNN_OK);
-        CHECK(m->params[ly->bn_mean] != rm0 && m->params[ly->bn_var] != rv0);
+        float *rm = model_layer_tensor(m, m->params, 0, "bn_mean");
+        float *rv = model_layer_tensor(m, m->params, 0, "bn_var");
+        float rm0 = rm[0], rv0 = rv[0];
+        CHECK(network_forward(net, m, bt.input, bt.w, B, 1, &err) == CRNN_OK);
+        network_update_running(net, m, m->params, 0.5f);
+        CHECK(rm[0] != rm0 && rv[0] != rv0);
         memcpy(m->params, running, m->n_params * sizeof(float));
     }
 
@@ -277,7 +286,7 @@ static void test_gradients_gru_lstm(void) { check_gradients(1); }
 static float *infer(network *net, crnn_model *m, const float *input, const int *w, int nb, int *T,
                     const int **len) {
     crnn_error err;
-    crnn_status s = network_forward(net, m, input, w, nb, 0, 0.0f, &err);
+    crnn_status s = network_forward(net, m, input, w, nb, 0, &err);
     CHECK_MSG(s == CRNN_OK, "inference forward: %s", err.message);
     if (s != CRNN_OK) exit(1);
     int C, b2;
@@ -379,10 +388,10 @@ static void check_inference(int variant) {
     }
 
     /* refusals: training a folded model; an image narrower than the model allows */
-    CHECK(network_forward(net, folded, bt.input, bt.w, B, 1, 0.0f, &err) == CRNN_ERR_ARG);
+    CHECK(network_forward(net, folded, bt.input, bt.w, B, 1, &err) == CRNN_ERR_ARG);
     if (m->min_width > 1) {
         int narrow = m->min_width - 1;
-        CHECK(network_forward(net, m, bt.input, &narrow, 1, 0, 0.0f, &err) == CRNN_ERR_ARG);
+        CHECK(network_forward(net, m, bt.input, &narrow, 1, 0, &err) == CRNN_ERR_ARG);
     }
     free(a), free(f), free(bt.input);
     network_free(net);
@@ -403,7 +412,8 @@ static void check_running_stats(int variant) {
     make_batch(&bt, m, widths[variant]);
     network *net = network_new();
     crnn_error err;
-    CHECK(network_forward(net, m, bt.input, bt.w, B, 1, 1.0f, &err) == CRNN_OK);
+    CHECK(network_forward(net, m, bt.input, bt.w, B, 1, &err) == CRNN_OK);
+    network_update_running(net, m, m->params, 1.0f);
     int T, C, nb;
     const int *len;
     const float *lp = network_log_probs(net, &nb, &T, &C, &len);
@@ -423,7 +433,7 @@ static void check_running_stats(int variant) {
         }
         if (ly->kind == LAYER_CONV && (CONV_FLAGS(ly) & CONV_FLAG_BN))
             for (int c = 0; c < ly->out_c; c++)
-                m->params[ly->bn_var + c] *= (float)(P - 1) / (float)P;
+                model_layer_tensor(m, m->params, l, "bn_var")[c] *= (float)(P - 1) / (float)P;
     }
     int Ti;
     float *inf = infer(net, m, bt.input, bt.w, B, &Ti, &len);
@@ -444,7 +454,83 @@ static void test_running_stats_gru_lstm(void) { check_running_stats(1); }
 static void test_inference_lstm_gru(void) { check_inference(0); }
 static void test_inference_gru_lstm(void) { check_inference(1); }
 
+/* BLAS takes sizes as int. A batch at the limits (4096 images 4096 columns wide at height
+   256) is 2^32 columns of one map: refused before anything is allocated or read, rather than
+   handed to sgemm as (int)P — which wraps — after reserving 16 GB. */
+static void test_batch_beyond_int(void) {
+    static const uint32_t cs[2] = {0, 'a'};
+    model_spec s;
+    memset(&s, 0, sizeof s);
+    s.input_height = 256;
+    s.input_channels = 1;
+    s.norm_std = 1;
+    s.n_classes = 2;
+    s.charset = cs;
+    s.n_layers = 2;
+    s.layers[0].kind = LAYER_MAXPOOL; /* 2×2, stride 2 */
+    s.layers[0].p[0] = s.layers[0].p[1] = s.layers[0].p[2] = s.layers[0].p[3] = 2;
+    s.layers[1].kind = LAYER_LINEAR;
+    s.layers[1].p[0] = 2;
+    crnn_error err;
+    crnn_model *m = model_build(&s, "wide", &err);
+    CHECK_MSG(m != NULL, "%s", err.message);
+    if (!m) return;
+    int *w = malloc(sizeof(int) * NET_MAX_BATCH);
+    for (int b = 0; b < NET_MAX_BATCH; b++) w[b] = CRNN_MAX_INPUT_WIDTH;
+    float never_read = 0;
+    network *net = network_new();
+    crnn_status st = network_forward(net, m, &never_read, w, NET_MAX_BATCH, 0, &err);
+    CHECK_MSG(st == CRNN_ERR_LIMIT && strstr(err.message, "4294967296 columns"), "%s: %s",
+              crnn_status_name(st), err.message);
+    CHECK(network_log_probs(net, NULL, NULL, NULL, NULL) == NULL);
+    CHECK_MSG(network_memory(net) < (1u << 20), "%zu bytes held", network_memory(net));
+    network_free(net);
+    free(w);
+    crnn_model_free(m);
+}
+
+/* crnn.h promises that threads may share one model, so no pass may write to it: with the
+   parameters on read-only pages, training and inference forwards (and a backward) run; only
+   network_update_running, which the trainer calls on its own copy, writes. The training
+   forward used to update the running statistics itself (and recognizer.c and validate.c cast
+   the model's const away to call it). */
+static void test_model_read_only(void) {
+    crnn_model *m = build(0);
+    static const int widths[B] = {9, 14, 5};
+    batch bt;
+    make_batch(&bt, m, widths);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = (m->n_params * sizeof(float) + page - 1) / page * page;
+    float *ro = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(ro != MAP_FAILED);
+    if (ro == MAP_FAILED) return;
+    memcpy(ro, m->params, m->n_params * sizeof(float));
+    float *own = m->params;
+    m->params = ro;
+    CHECK(mprotect(ro, bytes, PROT_READ) == 0);
+    network *net = network_new();
+    float *dlogits;
+    double loss = batch_loss(net, m, &bt, &dlogits); /* a training forward */
+    float *grads = calloc(m->n_params, sizeof(float));
+    crnn_error err;
+    CHECK(isfinite(loss) && network_backward(net, m, grads, dlogits, &err) == CRNN_OK);
+    network_update_running(net, m, own, 0.5f); /* into a writable copy: fine */
+    CHECK(memcmp(own, ro, m->n_params * sizeof(float)) != 0);
+    crnn_model *folded = model_clone(m, &err); /* inference wants batch-norm folded */
+    model_fold_batchnorm(folded);
+    CHECK(network_forward(net, folded, bt.input, bt.w, B, 0, &err) == CRNN_OK);
+    crnn_model_free(folded);
+    CHECK(mprotect(ro, bytes, PROT_READ | PROT_WRITE) == 0);
+    m->params = own;
+    munmap(ro, bytes);
+    network_free(net);
+    free(grads), free(dlogits), free(bt.input);
+    crnn_model_free(m);
+}
+
 int main(void) {
+    RUN(test_batch_beyond_int);
+    RUN(test_model_read_only);
     RUN(test_gradients_lstm_gru);
     RUN(test_gradients_gru_lstm);
     RUN(test_inference_lstm_gru);

@@ -3,6 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "layers/conv.h"
+#include "layers/linear.h"
+#include "layers/maxpool.h"
+#include "layers/recurrent.h"
 #include "model/model.h"
 #include "test.h"
 #include "train/train.h"

@@ -52,6 +52,39 @@ LINEAR_GAIN = 1.0      # weight std = gain / sqrt(in_features)
 CLASSIFIER_GAIN = 8.0  # the same for the last layer
 
 
+class TorchConvRNN(nn.Module):
+    """The Convolutional RNN as docs/model-format.md defines it: every kh x kw window (zero
+    padding) read as kw frames, its columns left to right, of C*kh features (feature c*kh + ki);
+    a PyTorch LSTM or GRU over each window from a zero state; each direction's last hidden
+    state (the reverse one's after the first column) or the mean of its outputs."""
+
+    def __init__(self, channels, p):
+        super().__init__()
+        self.hidden, self.kh, self.kw, sh, sw, ph, pw, flags = p
+        self.stride, self.pad = (sh, sw), (ph, pw)
+        self.bidir, self.mean = bool(flags & cf.CONVRNN_BIDIR), bool(flags & cf.CONVRNN_MEAN)
+        rnn = nn.LSTM if flags & cf.CONVRNN_LSTM else nn.GRU
+        self.rnn = rnn(channels * self.kh, self.hidden, bidirectional=self.bidir, batch_first=True)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        oh = cf.conv_out_size(h, self.kh, self.stride[0], self.pad[0])
+        ow = cf.conv_out_size(w, self.kw, self.stride[1], self.pad[1])
+        cols = nn.functional.unfold(x, (self.kh, self.kw), padding=self.pad, stride=self.stride)
+        # (n, c*kh*kw, L) with index (c, ki, kj) -> frames (n*L, kw, c*kh), feature c*kh + ki
+        frames = cols.reshape(n, c, self.kh, self.kw, oh * ow).permute(0, 4, 3, 1, 2)
+        frames = frames.reshape(n * oh * ow, self.kw, c * self.kh)
+        out, _ = self.rnn(frames)  # (windows, kw, dirs*H)
+        H = self.hidden
+        if self.mean:
+            y = out.mean(dim=1)
+        elif self.bidir:
+            y = torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1)
+        else:
+            y = out[:, -1, :]
+        return y.reshape(n, oh, ow, -1).permute(0, 3, 1, 2)
+
+
 class TorchCRNN(nn.Module):
     """A PyTorch network built from the same layer list that is written to the file."""
 
@@ -77,6 +110,10 @@ class TorchCRNN(nn.Module):
                 # PyTorch pads max-pooling with -inf, so padding never wins, as the format says.
                 self.cnn.append(nn.MaxPool2d((kh, kw), (sh, sw), (ph, pw)))
                 height = cf.conv_out_size(height, kh, sh, ph)
+            elif layer.kind == cf.CONVRNN:
+                self.cnn.append(TorchConvRNN(channels, p))
+                channels = p[0] * (2 if p[7] & cf.CONVRNN_BIDIR else 1)
+                height = cf.conv_out_size(height, p[1], p[3], p[5])
             else:
                 if features is None:
                     features = channels * height
@@ -154,6 +191,12 @@ def export_tensors(net, spec, half):
                 out[f"{L}.bn_mean"], out[f"{L}.bn_var"] = arr(bn.running_mean), arr(bn.running_var)
         elif layer.kind == cf.MAXPOOL:
             next(cnn)
+        elif layer.kind == cf.CONVRNN:
+            rnn = next(cnn).rnn
+            for d, suffix in (("fwd", ""), ("bwd", "_reverse"))[: 2 if rnn.bidirectional else 1]:
+                for ours, theirs in (("w_ih", "weight_ih"), ("w_hh", "weight_hh"),
+                                     ("b_ih", "bias_ih"), ("b_hh", "bias_hh")):
+                    out[f"{L}.{d}.{ours}"] = arr(getattr(rnn, f"{theirs}_l0{suffix}"))
         elif layer.kind == cf.LINEAR:
             lin = next(seq)
             out[f"{L}.weight"], out[f"{L}.bias"] = arr(lin.weight), arr(lin.bias)
@@ -273,6 +316,25 @@ MODELS = [
                  cf.conv2d(6, 3, 3, 1, 1, 0, 1, bn=True),
                  cf.gru(5, bidirectional=True),
                  cf.linear(7),
+             ], tensors={})),
+    # (e) The Convolutional RNN: on a map (bidirectional GRU, 3x3 windows, last states, a
+    # stride), then as tall as the map on the column sequence (LSTM, 3 columns, the mean of its
+    # outputs, width kept by padding), a one-direction GRU with asymmetric padding, and one
+    # with windows taller than wide and a horizontal stride.
+    dict(name="e_convrnn", seed=5, half=False, widths=[6, 23, 64],
+         model=cf.Model(
+             input_height=16, norm_mean=0.5, norm_std=0.5,
+             charset=charset("abcdefgh"),
+             metadata="torch_parity e_convrnn",
+             layers=[
+                 cf.conv2d(4, 3, 3, 1, 1, 1, 1, bn=True),
+                 cf.convrnn(5, 3, 3, 1, 1, 1, 1, lstm=False, bidirectional=True),
+                 cf.maxpool(2, 2, 2, 2),
+                 cf.convrnn(4, 3, 2, 1, 1, 0, 1, lstm=False, bidirectional=False),
+                 cf.convrnn(6, 4, 2, 2, 2, 1, 0, lstm=True, bidirectional=True, mean=True),
+                 cf.convrnn(7, 3, 3, 1, 1, 0, 1, lstm=True, bidirectional=False, mean=True),
+                 cf.gru(6, bidirectional=True),
+                 cf.linear(9),
              ], tensors={})),
 ]
 

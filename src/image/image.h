@@ -71,7 +71,7 @@ typedef struct {
 /* The simple line splitter (lines.c): finds text lines stacked with clear space between them
    by the rows of ink of the Otsu-binarised crop (a grey image). Returns the number of lines n (1 to
    max_lines; 1, the whole image, when it does not clearly look like several lines), top to
-   bottom. Not a detector: see lines.c. */
+   bottom, or 0 when out of memory. Not a detector: see lines.c. */
 int image_find_lines(const crnn_image *img, image_line *lines, int max_lines);
 
 /* Resamples a grey float image (h × w) to (oh × ow): area averaging where it shrinks,

@@ -119,7 +119,7 @@ int image_find_lines(const crnn_image *img, image_line *lines_out, int max_lines
     int ink_is_dark = 2 * border_hi >= border;
 
     int *profile = malloc(sizeof(int) * (size_t)h);
-    if (!profile) return 1; /* read as one line */
+    if (!profile) return 0; /* not "one line": a multi-line crop would read as garbage */
     int most = 0;
     for (int y = 0; y < h; y++) {
         const uint8_t *row = img->pixels + (size_t)y * img->stride;

@@ -5,13 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/layer.h"
+#include "layers/linear.h"
 #include "model/model.h"
 #include "util/util.h"
 
-static size_t add_tensor(crnn_model *m, const char *name, int ndim, int d0, int d1, int d2,
-                         int d3) {
+/* What a kind's tensors() callback writes into: the model being built and the layer's name. */
+struct tensor_list {
+    crnn_model *m;
+    int layer;
+};
+
+void tensor_declare(tensor_list *tl, const char *suffix, int ndim, int d0, int d1, int d2,
+                    int d3) {
+    crnn_model *m = tl->m;
     model_tensor *t = &m->tensors[m->n_tensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
+    snprintf(t->name, sizeof t->name, "layer%d.%s", tl->layer, suffix);
     t->ndim = ndim;
     int d[4] = {d0, d1, d2, d3};
     t->count = 1;
@@ -21,20 +30,13 @@ static size_t add_tensor(crnn_model *m, const char *name, int ndim, int d0, int 
     }
     t->offset = m->n_params;
     m->n_params += t->count;
-    return t->offset;
-}
-
-static int conv_out_size(int in, int k, int s, int pad) {
-    if (in + 2 * pad < k) return 0;
-    return (in + 2 * pad - k) / s + 1;
 }
 
 int model_output_width(const crnn_model *m, int width) {
     int w = width;
     for (int i = 0; i < m->first_seq_layer; i++) {
         const model_layer *l = &m->layers[i];
-        if (l->kind == LAYER_CONV) w = conv_out_size(w, CONV_KW(l), CONV_SW(l), CONV_PW(l));
-        else w = conv_out_size(w, POOL_KW(l), POOL_SW(l), POOL_PW(l));
+        w = layer_kind_of(l->kind)->out_width(l, w);
         if (w <= 0) return 0;
     }
     return w;
@@ -43,12 +45,6 @@ int model_output_width(const crnn_model *m, int width) {
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
-}
-
-static int check_p_zero(const int *p, int from) {
-    for (int i = from; i < 8; i++)
-        if (p[i] != 0) return 0;
-    return 1;
 }
 
 crnn_model *model_build(const model_spec *spec, const char *name, crnn_error *err) {
@@ -131,122 +127,35 @@ crnn_model *model_build_max(const model_spec *spec, const char *name, size_t max
     if (!m->charset || !m->meta) goto nomem;
     memcpy(m->charset, spec->charset, sizeof(uint32_t) * (size_t)spec->n_classes);
 
-    int c = spec->input_channels, h = spec->input_height, features = 0;
-    m->width_stride_num = 1;
-    m->width_stride_den = 1;
+    /* Every layer through its kind's entry: hyper-parameters, shape, tensors. */
+    int c = spec->input_channels, h = spec->input_height;
     for (int i = 0; i < spec->n_layers; i++) {
         model_layer *l = &m->layers[i];
         l->kind = spec->layers[i].kind;
         memcpy(l->p, spec->layers[i].p, sizeof l->p);
-        l->weight = l->bias = l->bn_weight = l->bn_bias = l->bn_mean = l->bn_var = SIZE_MAX;
-        for (int d = 0; d < 2; d++)
-            for (int k = 0; k < 4; k++) l->rnn[d][k] = SIZE_MAX;
-        char tn[MODEL_TENSOR_NAME_MAX];
-        int seq = l->kind == LAYER_LSTM || l->kind == LAYER_GRU || l->kind == LAYER_LINEAR;
-        if (seq && m->first_seq_layer < 0) {
-            m->first_seq_layer = i;
-            features = c * h;
+        const layer_kind *k = layer_kind_of(l->kind);
+        if (!k) {
+            set_error(err, CRNN_ERR_FORMAT, "%s: layer %d has unknown kind %d", name, i, l->kind);
+            goto fail;
         }
-        if (!seq && m->first_seq_layer >= 0) {
+        if (k->on_sequence && m->first_seq_layer < 0) {
+            m->first_seq_layer = i;
+            c *= h; /* map-to-sequence: a column's channels × rows become its features */
+            h = 0;
+        }
+        if (!k->on_sequence && m->first_seq_layer >= 0) {
             set_error(err, CRNN_ERR_FORMAT, "%s: layer %d is convolutional but follows a sequence "
                       "layer", name, i);
             goto fail;
         }
-        switch (l->kind) {
-        case LAYER_CONV: {
-            if (CONV_OUT(l) < 1 || CONV_OUT(l) > MODEL_MAX_CHANNELS || CONV_KH(l) < 1 ||
-                CONV_KH(l) > MODEL_MAX_KERNEL || CONV_KW(l) < 1 || CONV_KW(l) > MODEL_MAX_KERNEL ||
-                CONV_SH(l) < 1 || CONV_SH(l) > 8 || CONV_SW(l) < 1 || CONV_SW(l) > 8 ||
-                CONV_PH(l) < 0 || CONV_PH(l) >= CONV_KH(l) || CONV_PW(l) < 0 ||
-                CONV_PW(l) >= CONV_KW(l) || (CONV_FLAGS(l) & ~3)) {
-                set_error(err, CRNN_ERR_FORMAT, "%s: layer %d (conv2d): bad hyper-parameters "
-                          "out=%d k=%dx%d stride=%dx%d pad=%dx%d flags=%d", name, i, CONV_OUT(l),
-                          CONV_KH(l), CONV_KW(l), CONV_SH(l), CONV_SW(l), CONV_PH(l), CONV_PW(l),
-                          CONV_FLAGS(l));
-                goto fail;
-            }
-            l->in_c = c;
-            l->in_h = h;
-            l->out_c = CONV_OUT(l);
-            l->out_h = conv_out_size(h, CONV_KH(l), CONV_SH(l), CONV_PH(l));
-            snprintf(tn, sizeof tn, "layer%d.weight", i);
-            l->weight = add_tensor(m, tn, 4, l->out_c, c, CONV_KH(l), CONV_KW(l));
-            snprintf(tn, sizeof tn, "layer%d.bias", i);
-            l->bias = add_tensor(m, tn, 1, l->out_c, 0, 0, 0);
-            if (CONV_FLAGS(l) & CONV_FLAG_BN) {
-                snprintf(tn, sizeof tn, "layer%d.bn_weight", i);
-                l->bn_weight = add_tensor(m, tn, 1, l->out_c, 0, 0, 0);
-                snprintf(tn, sizeof tn, "layer%d.bn_bias", i);
-                l->bn_bias = add_tensor(m, tn, 1, l->out_c, 0, 0, 0);
-                snprintf(tn, sizeof tn, "layer%d.bn_mean", i);
-                l->bn_mean = add_tensor(m, tn, 1, l->out_c, 0, 0, 0);
-                snprintf(tn, sizeof tn, "layer%d.bn_var", i);
-                l->bn_var = add_tensor(m, tn, 1, l->out_c, 0, 0, 0);
-            }
-            m->width_stride_den *= CONV_SW(l);
-            break;
-        }
-        case LAYER_MAXPOOL:
-            if (POOL_KH(l) < 1 || POOL_KH(l) > MODEL_MAX_KERNEL || POOL_KW(l) < 1 ||
-                POOL_KW(l) > MODEL_MAX_KERNEL || POOL_SH(l) < 1 || POOL_SH(l) > 8 ||
-                POOL_SW(l) < 1 || POOL_SW(l) > 8 || POOL_PH(l) < 0 || POOL_PH(l) >= POOL_KH(l) ||
-                POOL_PW(l) < 0 || POOL_PW(l) >= POOL_KW(l) || !check_p_zero(l->p, 6)) {
-                set_error(err, CRNN_ERR_FORMAT, "%s: layer %d (maxpool): bad hyper-parameters "
-                          "k=%dx%d stride=%dx%d pad=%dx%d", name, i, POOL_KH(l), POOL_KW(l),
-                          POOL_SH(l), POOL_SW(l), POOL_PH(l), POOL_PW(l));
-                goto fail;
-            }
-            l->in_c = l->out_c = c;
-            l->in_h = h;
-            l->out_h = conv_out_size(h, POOL_KH(l), POOL_SH(l), POOL_PH(l));
-            m->width_stride_den *= POOL_SW(l);
-            break;
-        case LAYER_LSTM:
-        case LAYER_GRU: {
-            int H = RNN_HIDDEN(l);
-            if (H < 1 || H > MODEL_MAX_HIDDEN || (RNN_BIDIR(l) != 0 && RNN_BIDIR(l) != 1) ||
-                !check_p_zero(l->p, 2)) {
-                set_error(err, CRNN_ERR_FORMAT, "%s: layer %d (%s): bad hyper-parameters hidden=%d "
-                          "bidirectional=%d", name, i, l->kind == LAYER_LSTM ? "lstm" : "gru", H,
-                          RNN_BIDIR(l));
-                goto fail;
-            }
-            int gates = l->kind == LAYER_LSTM ? 4 : 3;
-            l->in_c = features;
-            l->out_c = H * (RNN_BIDIR(l) ? 2 : 1);
-            for (int d = 0; d < 1 + RNN_BIDIR(l); d++) {
-                const char *dn = d ? "bwd" : "fwd";
-                snprintf(tn, sizeof tn, "layer%d.%s.w_ih", i, dn);
-                l->rnn[d][0] = add_tensor(m, tn, 2, gates * H, features, 0, 0);
-                snprintf(tn, sizeof tn, "layer%d.%s.w_hh", i, dn);
-                l->rnn[d][1] = add_tensor(m, tn, 2, gates * H, H, 0, 0);
-                snprintf(tn, sizeof tn, "layer%d.%s.b_ih", i, dn);
-                l->rnn[d][2] = add_tensor(m, tn, 1, gates * H, 0, 0, 0);
-                snprintf(tn, sizeof tn, "layer%d.%s.b_hh", i, dn);
-                l->rnn[d][3] = add_tensor(m, tn, 1, gates * H, 0, 0, 0);
-            }
-            features = l->out_c;
-            break;
-        }
-        case LAYER_LINEAR:
-            if (LINEAR_OUT(l) < 1 || LINEAR_OUT(l) > MODEL_MAX_CLASSES || !check_p_zero(l->p, 1)) {
-                set_error(err, CRNN_ERR_FORMAT, "%s: layer %d (linear): bad output size %d", name,
-                          i, LINEAR_OUT(l));
-                goto fail;
-            }
-            l->in_c = features;
-            l->out_c = LINEAR_OUT(l);
-            snprintf(tn, sizeof tn, "layer%d.weight", i);
-            l->weight = add_tensor(m, tn, 2, l->out_c, features, 0, 0);
-            snprintf(tn, sizeof tn, "layer%d.bias", i);
-            l->bias = add_tensor(m, tn, 1, l->out_c, 0, 0, 0);
-            features = l->out_c;
-            break;
-        default:
-            set_error(err, CRNN_ERR_FORMAT, "%s: layer %d has unknown kind %d", name, i, l->kind);
+        l->in_c = c;
+        l->in_h = h;
+        char why[200];
+        if (k->shape(l, why, sizeof why)) {
+            set_error(err, CRNN_ERR_FORMAT, "%s: layer %d (%s): %s", name, i, k->name, why);
             goto fail;
         }
-        if (!seq) {
+        if (!k->on_sequence) {
             if (l->out_h < 1) {
                 set_error(err, CRNN_ERR_FORMAT, "%s: layer %d leaves no rows (input height %d "
                           "too small for this stack)", name, i, h);
@@ -258,17 +167,26 @@ crnn_model *model_build_max(const model_spec *spec, const char *name, size_t max
                           l->out_c, l->out_h, MODEL_MAX_COLUMN_FLOATS);
                 goto fail;
             }
-            c = l->out_c;
             h = l->out_h;
         }
-        if ((size_t)features * 4 > MODEL_MAX_PARAMS || m->n_params > MODEL_MAX_PARAMS) {
+        c = l->out_c;
+        tensor_list tl = {m, i};
+        l->first_tensor = m->n_tensors;
+        k->tensors(l, &tl);
+        l->n_tensors = m->n_tensors - l->first_tensor;
+        if (l->n_tensors > MODEL_LAYER_TENSORS) { /* a kind's entry breaking the contract */
+            set_error(err, CRNN_ERR_ARG, "%s: layer %d (%s) declares %d tensors, more than %d",
+                      name, i, k->name, l->n_tensors, MODEL_LAYER_TENSORS);
+            goto fail;
+        }
+        if ((size_t)c * 4 > MODEL_MAX_PARAMS || m->n_params > MODEL_MAX_PARAMS) {
             set_error(err, CRNN_ERR_LIMIT, "%s: model exceeds %u parameters", name,
                       MODEL_MAX_PARAMS);
             goto fail;
         }
     }
     const model_layer *last = &m->layers[m->n_layers - 1];
-    if (m->first_seq_layer < 0 || last->kind != LAYER_LINEAR) {
+    if (m->first_seq_layer < 0 || last->kind != LAYER_LINEAR) { /* the classifier */
         set_error(err, CRNN_ERR_FORMAT, "%s: the last layer must be linear", name);
         goto fail;
     }
@@ -334,22 +252,58 @@ const model_tensor *model_find_tensor(const crnn_model *m, const char *name) {
     return NULL;
 }
 
+/* A layer's tensors as pointers into params, in its kind's order. */
+static void layer_tensors(const crnn_model *m, const model_layer *l, float *params,
+                          float **t) {
+    for (int k = 0; k < l->n_tensors; k++) t[k] = params + m->tensors[l->first_tensor + k].offset;
+}
+
+float *model_layer_tensor(const crnn_model *m, float *params, int i, const char *suffix) {
+    char name[MODEL_TENSOR_NAME_MAX];
+    snprintf(name, sizeof name, "layer%d.%s", i, suffix);
+    const model_tensor *t = model_find_tensor(m, name);
+    return t ? params + t->offset : NULL;
+}
+
 void model_fold_batchnorm(crnn_model *m) {
     if (m->bn_folded) return;
     for (int i = 0; i < m->n_layers; i++) {
-        model_layer *l = &m->layers[i];
-        if (l->kind != LAYER_CONV || !(CONV_FLAGS(l) & CONV_FLAG_BN)) continue;
-        float *w = m->params + l->weight, *b = m->params + l->bias;
-        const float *g = m->params + l->bn_weight, *be = m->params + l->bn_bias;
-        const float *mu = m->params + l->bn_mean, *var = m->params + l->bn_var;
-        size_t per_out = (size_t)l->in_c * CONV_KH(l) * CONV_KW(l);
-        for (int o = 0; o < l->out_c; o++) {
-            float scale = g[o] / sqrtf(var[o] + BN_EPS);
-            for (size_t k = 0; k < per_out; k++) w[o * per_out + k] *= scale;
-            b[o] = (b[o] - mu[o]) * scale + be[o];
-        }
+        const model_layer *l = &m->layers[i];
+        const layer_kind *k = layer_kind_of(l->kind);
+        if (!k->fold) continue;
+        float *t[MODEL_LAYER_TENSORS];
+        layer_tensors(m, l, m->params, t);
+        k->fold(l, t);
     }
     m->bn_folded = 1;
+}
+
+const char *model_check_values(const crnn_model *m, char *why, size_t n) {
+    for (int i = 0; i < m->n_layers; i++) {
+        const model_layer *l = &m->layers[i];
+        const layer_kind *k = layer_kind_of(l->kind);
+        if (!k->check) continue;
+        float *t[MODEL_LAYER_TENSORS];
+        layer_tensors(m, l, m->params, t);
+        char kwhy[300];
+        int bad = k->check(l, (const float *const *)t, kwhy, sizeof kwhy);
+        if (bad >= 0) {
+            snprintf(why, n, "tensor '%s': %s", m->tensors[l->first_tensor + bad].name, kwhy);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+void model_init_layer_params(crnn_model *m, rng_t *r) {
+    for (int i = 0; i < m->n_layers; i++) {
+        const model_layer *l = &m->layers[i];
+        const layer_kind *k = layer_kind_of(l->kind);
+        if (!k->init) continue;
+        float *t[MODEL_LAYER_TENSORS];
+        layer_tensors(m, l, m->params, t);
+        k->init(l, t, r);
+    }
 }
 
 int crnn_model_input_height(const crnn_model *m) { return m->input_height; }
@@ -366,22 +320,27 @@ size_t crnn_model_num_params(const crnn_model *m) {
 }
 const char *crnn_model_metadata(const crnn_model *m) { return m->meta; }
 
+/* "input 32 px, 7 conv, 4 pool, bilstm(256), bilstm(256), 37 classes, 8.71 M params": map
+   layers counted under their kind's noun, sequence layers each described. */
 void crnn_model_describe(const crnn_model *m, char *out, size_t n) {
-    int convs = 0, pools = 0;
-    size_t used = 0;
-    out[0] = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        if (m->layers[i].kind == LAYER_CONV) convs++;
-        if (m->layers[i].kind == LAYER_MAXPOOL) pools++;
+    int n_kinds;
+    const layer_kind *const *kinds = layer_kinds(&n_kinds);
+    size_t used = (size_t)snprintf(out, n, "input %d px", m->input_height);
+    for (int k = 0; k < n_kinds && used < n; k++) {
+        if (kinds[k]->on_sequence) continue;
+        int count = 0;
+        for (int i = 0; i < m->n_layers; i++) count += m->layers[i].kind == kinds[k]->id;
+        char noun[64];
+        kinds[k]->describe(NULL, noun, sizeof noun);
+        if (count) used += (size_t)snprintf(out + used, n - used, ", %d %s", count, noun);
     }
-    used += (size_t)snprintf(out + used, n - used, "input %d px, %d conv, %d pool", m->input_height,
-                             convs, pools);
     for (int i = m->first_seq_layer; i < m->n_layers && used < n; i++) {
         const model_layer *l = &m->layers[i];
-        if (l->kind == LAYER_LSTM || l->kind == LAYER_GRU)
-            used += (size_t)snprintf(out + used, n - used, ", %s%s(%d)",
-                                     RNN_BIDIR(l) ? "bi" : "", l->kind == LAYER_LSTM ? "lstm" : "gru",
-                                     RNN_HIDDEN(l));
+        const layer_kind *k = layer_kind_of(l->kind);
+        if (!k->describe) continue;
+        char d[64];
+        k->describe(l, d, sizeof d);
+        used += (size_t)snprintf(out + used, n - used, ", %s", d);
     }
     if (used < n)
         snprintf(out + used, n - used, ", %d classes, %.2f M params", m->n_classes,

@@ -9,17 +9,10 @@
 #include <stdint.h>
 
 #include "crnn.h"
+#include "util/util.h"
 
-enum layer_kind {
-    LAYER_CONV = 1,
-    LAYER_MAXPOOL = 2,
-    LAYER_LSTM = 3,
-    LAYER_GRU = 4,
-    LAYER_LINEAR = 5,
-};
-
-#define CONV_FLAG_BN 1
-#define CONV_FLAG_RELU 2
+/* Layer kinds, their hyper-parameters p[8] and their tensors are the layer table's business
+   (src/layers/): each kind's header names its file number and parameters. */
 #define BN_EPS 1e-5f
 
 #define MODEL_MAX_LAYERS 64
@@ -35,6 +28,7 @@ enum layer_kind {
    The paper's model needs 2048; this leaves 16× room. */
 #define MODEL_MAX_COLUMN_FLOATS 32768
 #define MODEL_TENSOR_NAME_MAX 64
+#define MODEL_LAYER_TENSORS 8 /* tensors of one layer at most (a bidirectional RNN's) */
 
 typedef struct {
     char name[MODEL_TENSOR_NAME_MAX];
@@ -44,37 +38,15 @@ typedef struct {
     size_t count;
 } model_tensor;
 
-/* Offsets (in floats, into params) of a layer's tensors; SIZE_MAX when absent. */
 typedef struct {
-    int kind;
-    int p[8]; /* hyper-parameters exactly as in the file */
+    int kind;  /* the kind's number in the file (src/layers/) */
+    int p[8];  /* hyper-parameters exactly as in the file */
     /* derived geometry */
-    int in_c, out_c; /* channels (CNN) or features (sequence layers) */
-    int in_h, out_h; /* map height (CNN layers only) */
-    /* tensors */
-    size_t weight, bias;                       /* conv, linear */
-    size_t bn_weight, bn_bias, bn_mean, bn_var; /* conv with batch-norm */
-    size_t rnn[2][4];                          /* [direction][w_ih, w_hh, b_ih, b_hh] */
+    int in_c, out_c; /* channels (maps) or features (sequences) */
+    int in_h, out_h; /* map height (map layers only) */
+    /* the layer's tensors: m->tensors[first_tensor ..], in its kind's declaration order */
+    int first_tensor, n_tensors;
 } model_layer;
-
-/* Accessors for hyper-parameters, named after their meaning. */
-#define CONV_OUT(l) ((l)->p[0])
-#define CONV_KH(l) ((l)->p[1])
-#define CONV_KW(l) ((l)->p[2])
-#define CONV_SH(l) ((l)->p[3])
-#define CONV_SW(l) ((l)->p[4])
-#define CONV_PH(l) ((l)->p[5])
-#define CONV_PW(l) ((l)->p[6])
-#define CONV_FLAGS(l) ((l)->p[7])
-#define POOL_KH(l) ((l)->p[0])
-#define POOL_KW(l) ((l)->p[1])
-#define POOL_SH(l) ((l)->p[2])
-#define POOL_SW(l) ((l)->p[3])
-#define POOL_PH(l) ((l)->p[4])
-#define POOL_PW(l) ((l)->p[5])
-#define RNN_HIDDEN(l) ((l)->p[0])
-#define RNN_BIDIR(l) ((l)->p[1])
-#define LINEAR_OUT(l) ((l)->p[0])
 
 struct crnn_model {
     int input_height, input_channels;
@@ -84,14 +56,13 @@ struct crnn_model {
     char *meta;        /* NUL-terminated, never NULL after build */
     int n_layers;
     model_layer layers[MODEL_MAX_LAYERS];
-    int first_seq_layer; /* index of the first recurrent/linear layer */
+    int first_seq_layer; /* index of the first sequence layer (recurrent, linear) */
     int n_tensors;
     model_tensor tensors[MODEL_MAX_TENSORS];
     size_t n_params;
     float *params;
     int bn_folded; /* 1 once batch-norm has been folded for inference */
     int min_width; /* narrowest input that yields one output column */
-    int width_stride_num, width_stride_den; /* output columns ≈ width * num / den */
 };
 
 /* A description of the architecture, as the trainer's --arch option or a model file gives it. */
@@ -124,10 +95,17 @@ crnn_model *model_parse(const unsigned char *data, size_t size, const char *name
                         crnn_error *err);
 /* Folds batch-norm into the convolutions (inference); idempotent. */
 void model_fold_batchnorm(crnn_model *m);
+/* Values a layer cannot compute with (a negative batch-norm variance, a fold that overflows):
+   NULL if there are none, else why ("tensor 'layer3.bn_var': ..."), written into why. */
+const char *model_check_values(const crnn_model *m, char *why, size_t n);
+/* First weights for every layer, each kind drawing from r in layer order. */
+void model_init_layer_params(crnn_model *m, rng_t *r);
 /* Output width of the CNN for an input of `width` columns (0 if too narrow). */
 int model_output_width(const crnn_model *m, int width);
 /* Deep copy. */
 crnn_model *model_clone(const crnn_model *m, crnn_error *err);
 const model_tensor *model_find_tensor(const crnn_model *m, const char *name);
+/* Layer i's tensor "layer<i>.<suffix>" in params (laid out like m->params), or NULL. */
+float *model_layer_tensor(const crnn_model *m, float *params, int i, const char *suffix);
 
 #endif

@@ -210,13 +210,8 @@ crnn_model *model_parse(const unsigned char *data, size_t size, const char *name
     }
     if (r->pos != r->size)
         return fail(r, m, "%zu unexpected bytes after the last tensor", r->size - r->pos);
-    for (int i = 0; i < m->n_layers; i++) { /* batch-norm variances must be usable */
-        const model_layer *l = &m->layers[i];
-        if (l->bn_var == SIZE_MAX) continue;
-        for (int o = 0; o < l->out_c; o++)
-            if (m->params[l->bn_var + o] < 0)
-                return fail(r, m, "layer %d: negative batch-norm variance at channel %d", i, o);
-    }
+    char why[400];
+    if (model_check_values(m, why, sizeof why)) return fail(r, m, "%s", why);
     return m;
 }
 

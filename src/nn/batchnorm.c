@@ -5,9 +5,8 @@
 #include "model/model.h"
 #include "nn/nn.h"
 
-void batchnorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
-                       const float *beta, float *running_mean, float *running_var,
-                       float momentum, int C, size_t P) {
+void batchnorm_forward(float *out, float *mean, float *rstd, float *var_unbiased,
+                       const float *inp, const float *gamma, const float *beta, int C, size_t P) {
     for (int c = 0; c < C; c++) {
         const float *x = inp + (size_t)c * P;
         double s = 0, ss = 0;
@@ -24,12 +23,16 @@ void batchnorm_forward(float *out, float *mean, float *rstd, const float *inp, c
         float g = gamma[c] * r, b = beta[c] - (float)m * g;
         float *y = out + (size_t)c * P;
         for (size_t p = 0; p < P; p++) y[p] = x[p] * g + b;
-        if (running_mean) {
-            /* PyTorch convention: the running variance is the unbiased estimate. */
-            double unbiased = P > 1 ? ss / (double)(P - 1) : var;
-            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * (float)m;
-            running_var[c] = (1 - momentum) * running_var[c] + momentum * (float)unbiased;
-        }
+        /* PyTorch convention: the running variance blends in the unbiased estimate. */
+        if (var_unbiased) var_unbiased[c] = (float)(P > 1 ? ss / (double)(P - 1) : var);
+    }
+}
+
+void batchnorm_update_running(float *running_mean, float *running_var, const float *mean,
+                              const float *var_unbiased, float momentum, int C) {
+    for (int c = 0; c < C; c++) {
+        running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean[c];
+        running_var[c] = (1 - momentum) * running_var[c] + momentum * var_unbiased[c];
     }
 }
 

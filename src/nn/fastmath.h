@@ -2,7 +2,8 @@
    them (libm's scalar expf/tanhf cannot be). exp(x) = 2^i · 2^f with i = floor(x·log2 e) put
    straight into the exponent bits and 2^f from a degree-6 polynomial fitted on [0, 1) at
    Chebyshev nodes: relative error about 1e-7, the rounding of a float. The loops vectorise
-   with -fno-math-errno -fno-trapping-math, which meson.build sets for the whole project. */
+   with -fno-math-errno -fno-trapping-math, which meson.build sets for the whole project.
+   NaN in gives NaN out. */
 #ifndef CRNN_FASTMATH_H
 #define CRNN_FASTMATH_H
 
@@ -22,6 +23,9 @@ static inline float fast_expf(float x) {
     p = p * f + 0.24022980f;
     p = p * f + 0.69314700f;
     p = p * f + 1.0f;
+    /* NaN (from a model whose finite weights overflow) must not reach the conversion to int
+       below, which is undefined for it; p already carries the NaN into the result. */
+    i = i == i ? i : 0.0f;
     union {
         int32_t i;
         float f;

@@ -42,11 +42,14 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, siz
                      window2d k, const map_geom *gin, const map_geom *gout);
 
 /* ---- batchnorm.c ---- */
-/* Training mode: normalise each of the C rows of x (C, P) with its own mean and variance.
-   Saves mean and rstd (C) for backward and updates the running statistics. */
-void batchnorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
-                       const float *beta, float *running_mean, float *running_var,
-                       float momentum, int C, size_t P);
+/* Training mode: normalise each of the C rows of inp (C, P) with its own mean and variance.
+   Saves mean and rstd (C) for backward, and the unbiased variance (C) for the running
+   statistics when var_unbiased is not NULL. */
+void batchnorm_forward(float *out, float *mean, float *rstd, float *var_unbiased,
+                       const float *inp, const float *gamma, const float *beta, int C, size_t P);
+/* running = (1 − momentum)·running + momentum·batch (C each), as PyTorch. */
+void batchnorm_update_running(float *running_mean, float *running_var, const float *mean,
+                              const float *var_unbiased, float momentum, int C);
 void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
                         const float *inp, const float *gamma, const float *mean,
                         const float *rstd, int C, size_t P);
@@ -95,6 +98,35 @@ void gru_backward(float *dinp, float *dw_ih, float *dw_hh, float *db_ih, float *
                   int col, const float *out, const float *gates, const float *inp,
                   const float *w_ih, const float *w_hh, const int *len, int B, int T, int In,
                   int H, int reverse);
+
+/* ---- convrnn.c ---- the Convolutional RNN (Keren & Schuller 2016) over a map.
+   inp (cin, Pin), out (dirs·H, Pout). Where a convolution maps the kh × kw window around each
+   output position affinely, this reads it as kw frames (its columns, left to right) of
+   F = cin·kh features each (feature c·kh + ki; zero where the window leaves the image), runs
+   them through an LSTM or GRU of H units from a zero state — and a second one right to left
+   when bidirectional — and keeps each direction's last hidden state, or the mean of its
+   outputs (mean). w[4d + k] are direction d's w_ih (G, F), w_hh (G, H), b_ih, b_hh (G), G = 4H
+   for an LSTM (gates i, f, g, o), 3H for a GRU (r, z, n), as lstm.c and gru.c. */
+typedef struct {
+    int cin, hidden;
+    int lstm;  /* 1: LSTM, 0: GRU */
+    int bidir; /* 1: both directions, output [left to right ; right to left] */
+    int mean;  /* 1: the mean of a direction's outputs, 0: its last hidden state */
+    window2d k;
+} convrnn_shape;
+/* Floats for `windows` (= Pout) windows: saved from a training forward for backward, scratch
+   for a forward (at inference it holds what training saves), and backward scratch. */
+void convrnn_sizes(const convrnn_shape *s, size_t windows, int training, size_t *saved,
+                   size_t *scratch, size_t *back);
+/* saved is NULL at inference; a team (NULL: the caller alone) splits the windows among its
+   threads. */
+void convrnn_forward(float *out, float *saved, float *scratch, const float *inp,
+                     const float *const *w, const convrnn_shape *s, const map_geom *gin,
+                     const map_geom *gout, team *tm);
+/* dinp (may be NULL) and dw[4d + k] accumulate; saved as the training forward left it. */
+void convrnn_backward(float *dinp, float *const *dw, float *scratch, const float *dout,
+                      const float *saved, const float *const *w, const convrnn_shape *s,
+                      const map_geom *gin, const map_geom *gout);
 
 /* ---- linear.c ---- inp (N, In), weight (O, In), bias (O), out (N, O). */
 void linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N,

@@ -1,7 +1,25 @@
 /* chunks.c — see chunks.h. */
 #include "recognize/chunks.h"
 
+#include "layers/layer.h"
+
 static int round_up(int v, int step) { return (v + step - 1) / step * step; }
+
+/* The layer table gives output widths, not strides, but a layer of stride s makes exactly
+   SPAN / s more columns of SPAN more, since every stride the format allows (1..8) divides
+   SPAN. Capped at a network pass, so that a hostile stack of strided layers cannot overflow. */
+#define SPAN 840
+int chunk_stride(const crnn_model *m) {
+    const int wide = CRNN_MAX_INPUT_WIDTH; /* every kernel fits: the division is exact */
+    int stride = 1;
+    for (int i = 0; i < m->first_seq_layer && stride < CRNN_MAX_INPUT_WIDTH; i++) {
+        const model_layer *l = &m->layers[i];
+        const layer_kind *k = layer_kind_of(l->kind);
+        int more = k->out_width(l, wide + SPAN) - k->out_width(l, wide);
+        if (more > 0) stride *= SPAN / more;
+    }
+    return stride < CRNN_MAX_INPUT_WIDTH ? stride : CRNN_MAX_INPUT_WIDTH;
+}
 
 int chunk_line(const crnn_model *m, int width, chunk *out) {
     int frames = model_output_width(m, width);
@@ -9,7 +27,7 @@ int chunk_line(const crnn_model *m, int width, chunk *out) {
         if (out) *out = (chunk){0, width, 0, frames, 0};
         return 1;
     }
-    const int stride = m->width_stride_den > 0 ? m->width_stride_den : 1;
+    const int stride = chunk_stride(m);
     const int core = round_up(CHUNK_CORE_COLUMNS, stride);
     const int margin = round_up(CHUNK_MARGIN_COLUMNS, stride);
     const int core_frames = core / stride;

@@ -24,6 +24,10 @@ typedef struct {
     int first_frame;          /* the frame of the line that keep_from becomes */
 } chunk;
 
+/* The columns of a line between two of its frames: the horizontal strides of the model's
+   map layers multiplied (at most CRNN_MAX_INPUT_WIDTH). Windows start at its multiples. */
+int chunk_stride(const crnn_model *m);
+
 /* Windows to read a line `width` columns wide, written to out (NULL: only counted). Returns
    their number; the kept frames of consecutive windows follow each other without gap or
    overlap from frame 0, and the last one's keep_to − keep_from + first_frame is the line's

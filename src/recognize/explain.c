@@ -193,9 +193,11 @@ crnn_status crnn_explain_png(crnn_recognizer *rec, int index, const crnn_params 
     text(&c, 8, top_free + 4, "free", 2, grey);
     aligned_row(&c, top_free, m, tr.n_free, tr.free_labels, NULL, tr.free_start, tr.free_end, T,
                 w, ink);
+    int oom = 0;
     if (res.free_text && tr.constrained) {
         /* the text as returned (a lexicon word's labels may be other case forms) */
         uint32_t *cps = malloc(sizeof(uint32_t) * (size_t)(tr.n + 1));
+        oom = !cps;
         if (cps && utf8_to_codepoints(res.text, cps, tr.n) == tr.n) {
             text(&c, 8, top_lex + 4, tr.lexicon_word >= 0 ? "lexicon" : "pattern", 2, grey);
             aligned_row(&c, top_lex, m, tr.n, tr.labels, cps, tr.start, tr.end, T, w, green);
@@ -206,13 +208,14 @@ crnn_status crnn_explain_png(crnn_recognizer *rec, int index, const crnn_params 
     decode_workspace_free(dw);
     /* written beside the target and renamed, so a viewer never sees half a file */
     size_t len = strlen(out_png) + 16;
-    char *tmp = malloc(len);
-    int ok = tmp != NULL;
-    if (ok) {
-        snprintf(tmp, len, "%s.tmp.png", out_png);
-        ok = stbi_write_png(tmp, c.w, c.h, 3, c.px, c.w * 3) && rename(tmp, out_png) == 0;
-        if (!ok) remove(tmp);
+    char *tmp = oom ? NULL : malloc(len);
+    if (!tmp) {
+        free(c.px);
+        return set_error(err, CRNN_ERR_NOMEM, "%s: out of memory drawing the picture", out_png);
     }
+    snprintf(tmp, len, "%s.tmp.png", out_png);
+    int ok = stbi_write_png(tmp, c.w, c.h, 3, c.px, c.w * 3) && rename(tmp, out_png) == 0;
+    if (!ok) remove(tmp);
     free(tmp);
     free(c.px);
     if (!ok) return set_error(err, CRNN_ERR_IO, "%s: cannot write the picture", out_png);

@@ -55,7 +55,7 @@ struct crnn_recognizer {
     chunk *windows;   /* the windows of the lines read joined, in order (chunks.h) */
     int *window_line; /* the line each belongs to */
     int windows_cap, window_line_cap;
-    int n_last; /* images in the last call */
+    int n_last; /* images of the last recognition call, 0 if it failed */
     decode_workspace *dw;
 };
 
@@ -132,6 +132,12 @@ void crnn_result_free(crnn_result *res) {
     memset(res, 0, sizeof *res);
 }
 
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 static int grow_floats(float **p, size_t *cap, size_t n) {
     if (n <= *cap) return 1;
     float *q = realloc(*p, n * sizeof(float));
@@ -196,6 +202,7 @@ static crnn_status plan_lines(crnn_recognizer *r, const crnn_image *images, int 
             }
             k = image_find_lines(&grey, found, CRNN_MAX_LINES);
             free(converted);
+            if (k < 1) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory finding lines");
         }
         if (!grow_array(&r->lines, &r->lines_cap, n_lines + k, sizeof(line_span)))
             return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
@@ -252,9 +259,7 @@ static crnn_status run_windows(crnn_recognizer *r, int w0, int w1, size_t input_
         off += (size_t)H * wd->width;
         r->widths[k - w0] = wd->width;
     }
-    /* Inference never writes to the model: batch-norm is folded, no statistics update. */
-    crnn_status s = network_forward(r->net, (crnn_model *)m, r->pass_input, r->widths, nw, 0,
-                                    0.0f, &r->err);
+    crnn_status s = network_forward(r->net, m, r->pass_input, r->widths, nw, 0, &r->err);
     if (s != CRNN_OK) return s;
     int T, C;
     const float *lp = network_log_probs(r->net, NULL, &T, &C, NULL);
@@ -315,12 +320,22 @@ static crnn_status run_joined(crnn_recognizer *r, int n, size_t input_total) {
    newline's confidence 1), log-probabilities added (the lines' readings are independent, so
    the confidence is their product), a fallback in any line the text's; a too unsure reading
    is rejected as a whole, as one line would be. */
-static crnn_status decode_lines(crnn_recognizer *r, const image_span *is,
-                                const crnn_params *params, crnn_result *res) {
+static crnn_status decode_line(crnn_recognizer *r, int image, const float *frames, int n_frames,
+                               const crnn_params *params, crnn_result *res) {
+    const crnn_model *m = r->model;
+    if (!all_finite(frames, (size_t)n_frames * m->n_classes))
+        /* finite weights whose products overflow: no reading to decode */
+        return set_error(&r->err, CRNN_ERR_FORMAT, "image %d: the model's output is not finite "
+                         "(its weights overflow)", image);
+    return decode_frames(r->dw, m, frames, n_frames, m->n_classes, params, res, &r->err);
+}
+
+static crnn_status decode_lines(crnn_recognizer *r, int image, const crnn_params *params,
+                                crnn_result *res) {
     const crnn_model *m = r->model;
     const int C = m->n_classes;
-    if (is->n_lines == 1)
-        return decode_frames(r->dw, m, is->log_probs, is->frames, C, params, res, &r->err);
+    const image_span *is = &r->images[image];
+    if (is->n_lines == 1) return decode_line(r, image, is->log_probs, is->frames, params, res);
     crnn_params per_line = *params;
     per_line.min_confidence = 0; /* judged on the whole below */
     crnn_result *parts = calloc((size_t)is->n_lines, sizeof *parts);
@@ -330,8 +345,8 @@ static crnn_status decode_lines(crnn_recognizer *r, const image_span *is,
     int chars = 0, any_free = 0;
     for (int j = 0; j < is->n_lines && s == CRNN_OK; j++) {
         const line_span *ln = &r->lines[is->first_line + j];
-        s = decode_frames(r->dw, m, r->frames + ln->frames_off * C, ln->frames, C, &per_line,
-                          &parts[j], &r->err);
+        s = decode_line(r, image, r->frames + ln->frames_off * C, ln->frames, &per_line,
+                        &parts[j]);
         if (s != CRNN_OK) break;
         bytes += strlen(parts[j].text) + 1;
         free_bytes += strlen(parts[j].free_text ? parts[j].free_text : parts[j].text) + 1;
@@ -378,6 +393,7 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     const crnn_model *m = r->model;
     crnn_params defaults = crnn_default_params();
     if (!params) params = &defaults;
+    r->n_last = 0; /* until this call's images are through the network */
     if (n < 1 || n > NET_MAX_BATCH)
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
                          NET_MAX_BATCH);
@@ -393,7 +409,6 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
             return set_error(&r->err, CRNN_ERR_ARG, "image %d: invalid size %d x %d (stride %d)",
                              i, im->width, im->height, im->stride);
     }
-    r->n_last = 0;
     if (!grow_array(&r->images, &r->images_cap, n, sizeof(image_span)) ||
         !grow_array(&r->widths, &r->widths_cap, n, sizeof(int)))
         return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
@@ -429,13 +444,11 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
         free(converted);
         joined |= is->n_lines > 1 || is->input_width > CHUNK_WHOLE_COLUMNS;
     }
-    r->n_last = n;
     if (joined) {
         s = run_joined(r, n, total);
     } else { /* the usual case: one pass, each image a line read whole */
         for (int i = 0; i < n; i++) r->widths[i] = r->images[i].input_width;
-        /* Inference never writes to the model: batch-norm is folded, no statistics update. */
-        s = network_forward(r->net, (crnn_model *)m, r->input, r->widths, n, 0, 0.0f, &r->err);
+        s = network_forward(r->net, m, r->input, r->widths, n, 0, &r->err);
         if (s == CRNN_OK) {
             int T, C;
             const int *len;
@@ -446,19 +459,17 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
             }
         }
     }
-    if (s != CRNN_OK) {
-        r->n_last = 0;
-        return s;
-    }
+    if (s != CRNN_OK) return s;
     crnn_status first = CRNN_OK;
     for (int i = 0; i < n; i++) {
-        s = decode_lines(r, &r->images[i], params, &results[i]);
+        s = decode_lines(r, i, params, &results[i]);
         results[i].lines = r->images[i].n_lines;
         results[i].squeezed = r->images[i].squeezed;
         if (s != CRNN_OK && first == CRNN_OK) first = s;
     }
     double ms = (now_seconds() - t0) * 1000.0 / n;
     for (int i = 0; i < n; i++) results[i].milliseconds = ms;
+    if (first == CRNN_OK) r->n_last = n;
     return first;
 }
 
@@ -472,6 +483,7 @@ crnn_status crnn_recognize_memory(crnn_recognizer *r, const void *data, size_t s
                                   crnn_result *result) {
     double t0 = now_seconds();
     memset(result, 0, sizeof *result);
+    r->n_last = 0;
     uint8_t *px;
     int w, h;
     const int C = r->model->input_channels;
@@ -488,6 +500,7 @@ crnn_status crnn_recognize_file(crnn_recognizer *r, const char *path, const crnn
                                 crnn_result *result) {
     double t0 = now_seconds();
     memset(result, 0, sizeof *result);
+    r->n_last = 0;
     uint8_t *px;
     int w, h;
     const int C = r->model->input_channels;

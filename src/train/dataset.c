@@ -239,18 +239,18 @@ dataset *dataset_open(const char *path, crnn_error *err) {
                     s = set_error(err, CRNN_ERR_FORMAT, "%s: no labels.tsv, no data.mdb and no "
                                   "MJSynth-named images (123_Word_456.jpg)", path);
                 if (s == CRNN_OK) { /* directory order is arbitrary: sort for reproducibility */
-                    char **pairs = malloc(sizeof(char *) * (size_t)d->n);
-                    if (pairs) {
-                        for (long i = 0; i < d->n; i++) pairs[i] = d->files[i];
-                        qsort(pairs, (size_t)d->n, sizeof(char *), cmp_str);
-                        for (long i = 0; i < d->n; i++) {
+                    /* The labels follow from the names, so they are made again in the new
+                       order (a file's label keeps its slot until then, for dataset_close). */
+                    qsort(d->files, (size_t)d->n, sizeof(char *), cmp_str);
+                    for (long i = 0; i < d->n && s == CRNN_OK; i++) {
+                        char label[DATASET_MAX_LABEL + 1];
+                        mjsynth_label(d->files[i], label, sizeof label);
+                        char *copy = strdup(label);
+                        if (!copy) s = set_error(err, CRNN_ERR_NOMEM, "%s: out of memory", path);
+                        else {
                             free(d->labels[i]);
-                            d->files[i] = pairs[i];
-                            char label[DATASET_MAX_LABEL + 1];
-                            mjsynth_label(pairs[i], label, sizeof label);
-                            d->labels[i] = strdup(label);
+                            d->labels[i] = copy;
                         }
-                        free(pairs);
                     }
                 }
             }

@@ -4,46 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/conv.h"
 #include "train/train.h"
 
-/* He-style initialisation for conv/linear weights, PyTorch-like uniform for recurrent ones;
-   batch-norm starts as identity with unit running variance. */
+/* Each layer's kind draws its first weights (src/layers/), in layer order from one stream. */
 void model_init_params(crnn_model *m, uint64_t seed) {
     rng_t r;
     rng_seed(&r, seed, 99);
-    for (int i = 0; i < m->n_layers; i++) {
-        model_layer *l = &m->layers[i];
-        float *P = m->params;
-        if (l->kind == LAYER_CONV || l->kind == LAYER_LINEAR) {
-            const model_tensor *t = NULL;
-            for (int k = 0; k < m->n_tensors; k++)
-                if (m->tensors[k].offset == l->weight) t = &m->tensors[k];
-            size_t fan_in = t->count / (size_t)t->dims[0];
-            float bound = sqrtf(6.0f / (float)fan_in);
-            if (l->kind == LAYER_LINEAR) bound = sqrtf(3.0f / (float)fan_in);
-            for (size_t k = 0; k < t->count; k++) P[l->weight + k] = rng_range(&r, -bound, bound);
-            for (int k = 0; k < l->out_c; k++) P[l->bias + k] = 0;
-            if (l->bn_weight != SIZE_MAX)
-                for (int k = 0; k < l->out_c; k++) {
-                    P[l->bn_weight + k] = 1;
-                    P[l->bn_bias + k] = 0;
-                    P[l->bn_mean + k] = 0;
-                    P[l->bn_var + k] = 1;
-                }
-        } else if (l->kind == LAYER_LSTM || l->kind == LAYER_GRU) {
-            int H = RNN_HIDDEN(l), G = (l->kind == LAYER_LSTM ? 4 : 3) * H;
-            float bound = 1.0f / sqrtf((float)H);
-            for (int d = 0; d < 1 + RNN_BIDIR(l); d++) {
-                size_t counts[4] = {(size_t)G * l->in_c, (size_t)G * H, (size_t)G, (size_t)G};
-                for (int k = 0; k < 4; k++)
-                    for (size_t j = 0; j < counts[k]; j++)
-                        P[l->rnn[d][k] + j] = rng_range(&r, -bound, bound);
-                /* A forget-gate bias of 1 lets gradients through time from the start. */
-                if (l->kind == LAYER_LSTM)
-                    for (int j = 0; j < H; j++) P[l->rnn[d][2] + H + j] = 1.0f;
-            }
-        }
-    }
+    model_init_layer_params(m, &r);
 }
 
 crnn_model *model_from_arch(const char *arch, const char *charset_name, int input_height,

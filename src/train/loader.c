@@ -206,6 +206,11 @@ static train_batch *assemble(const crnn_model *m, sample *s, int n, long index) 
         memcpy(b->labels + lo, s[i].labels, sizeof(int) * (size_t)s[i].n_labels);
         lo += (size_t)s[i].n_labels;
         b->texts[i] = strdup(s[i].text);
+        if (!b->texts[i]) {
+            free(scratch);
+            train_batch_free(b);
+            return NULL;
+        }
     }
     free(scratch);
     return b;

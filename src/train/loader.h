@@ -29,7 +29,7 @@ typedef struct {
     loader_source sources[LOADER_MAX_SOURCES];
 } loader_config;
 
-typedef struct {
+typedef struct train_batch {
     long index;
     int B;
     float *input;   /* Σ height × widths[b] */

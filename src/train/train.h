@@ -17,8 +17,9 @@
                                                             batch-norm + ReLU; 'n' = no BN)
      m<kh>[x<kw>][s<sh>[x<sw>]][p<ph>[x<pw>]]               max-pool (stride defaults to kernel)
      lstm<H> | bilstm<H> | gru<H> | bigru<H>                recurrent layer
-   A final linear layer to the charset size is appended. Names of presets are accepted too:
-   "paper" (Shi et al. 2015), "small" and "fast". */
+     [bi]cgru<H> | [bi]clstm<H> [k..][s..][p..][a]          Convolutional RNN (layers/convrnn.h)
+   Each kind reads its own tokens (src/layers/). A final linear layer to the charset size is
+   appended. Names of presets are accepted too: "paper" (Shi et al. 2015), "small" and "fast". */
 crnn_status arch_parse(const char *arch, model_spec *spec, crnn_error *err);
 /* Expands a preset name to its string (or returns arch unchanged). */
 const char *arch_expand(const char *arch);
@@ -67,6 +68,26 @@ double clip_grad_norm(float *grads, size_t n, double max_norm);
 typedef enum { SCHED_COSINE = 0, SCHED_ONECYCLE = 1, SCHED_CONSTANT = 2 } schedule_kind;
 float lr_at(schedule_kind kind, float base_lr, float final_lr, long step, long warmup,
             long total);
+
+/* ---- step.c ---- one step's gradients, the batch shared among worker threads */
+#define TRAIN_MAX_WORKERS 16
+typedef struct train_workers train_workers;
+typedef struct train_batch train_batch; /* loader.h */
+typedef struct {
+    double loss;      /* summed over the samples whose loss is finite */
+    int counted;      /* those samples */
+    long unalignable; /* samples whose label cannot align (skipped) */
+} step_stats;
+/* threads workers (1..TRAIN_MAX_WORKERS), each with a network and a gradient buffer for m. */
+train_workers *train_workers_new(const crnn_model *m, int threads, crnn_error *err);
+void train_workers_free(train_workers *tw);
+/* Forward, CTC loss and backward of batch b, each worker a share of it (batch-norm statistics
+   per share), the gradient of the batch's mean loss summed into *grads (owned by tw, laid out
+   like m->params, valid until the next call). Worker 0 blends its batch statistics into m's
+   running statistics with bn_momentum (< 0: not at all). */
+crnn_status train_workers_run(train_workers *tw, crnn_model *m, const train_batch *b,
+                              float bn_momentum, step_stats *stats, float **grads,
+                              crnn_error *err);
 
 /* ---- metrics.c ---- */
 /* Lower-case and keep only 0-9a-z: the benchmark convention (Shi et al. Table 2). */

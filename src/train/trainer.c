@@ -2,7 +2,6 @@
    optimiser step; validation, best-model export, checkpoints, logs and the plot. */
 #include <cblas.h>
 #include <errno.h>
-#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,8 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctc/ctc.h"
-#include "nn/network.h"
 #include "train/checkpoint.h"
 #include "train/loader.h"
 #include "train/plot.h"
@@ -154,76 +151,6 @@ static crnn_model *new_model(const crnn_train_options *o, crnn_error *err) {
                            o->input_channels == 3 ? 3 : 1, o->seed, err);
 }
 
-/* Data parallelism over the cores: each replica runs forward and backward on its share of the
-   batch with its own activations and gradient buffer (batch-norm statistics per share, "ghost
-   batch-norm"), BLAS single-threaded inside; the gradients are then summed. Only replica 0
-   updates the running statistics, so the model is written by one thread. */
-#define MAX_REPLICAS 16
-
-typedef struct {
-    network *net;
-    float *grads, *dlogits;
-    size_t dlogits_cap;
-    /* per step */
-    crnn_model *m;
-    const train_batch *b;
-    int first, count;     /* samples [first, first + count) of the batch */
-    size_t input_off;
-    int batch_total;
-    float bn_momentum;
-    double loss;
-    int counted;
-    long unalignable;
-    crnn_status status;
-    crnn_error err;
-} replica;
-
-static void *replica_step(void *arg) {
-    replica *r = arg;
-    const train_batch *b = r->b;
-    crnn_model *m = r->m;
-    r->loss = 0;
-    r->counted = 0;
-    r->unalignable = 0;
-    memset(r->grads, 0, m->n_params * sizeof(float));
-    r->status = network_forward(r->net, m, b->input + r->input_off, b->widths + r->first, r->count,
-                                1, r->bn_momentum, &r->err);
-    if (r->status != CRNN_OK) return NULL;
-    int B, T, C;
-    const int *len;
-    const float *lp = network_log_probs(r->net, &B, &T, &C, &len);
-    size_t need = (size_t)B * T * C;
-    if (need > r->dlogits_cap) {
-        free(r->dlogits);
-        r->dlogits = malloc(need * sizeof(float));
-        r->dlogits_cap = r->dlogits ? need : 0;
-        if (!r->dlogits) {
-            r->status = set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
-            return NULL;
-        }
-    }
-    memset(r->dlogits, 0, need * sizeof(float));
-    for (int i = 0; i < B; i++) {
-        int s = r->first + i;
-        float *g = r->dlogits + (size_t)i * T * C;
-        double li = ctc_loss(lp + (size_t)i * T * C, len[i], C, b->labels + b->label_off[s],
-                             b->label_len[s], g);
-        if (isinf(li) && li > 0) { /* the loader filters these; count any that slip by */
-            r->unalignable++;
-            memset(g, 0, sizeof(float) * (size_t)T * C);
-            continue;
-        }
-        r->loss += li;
-        r->counted++;
-    }
-    /* The loss is the mean over the whole batch, so each share scales by the full size. */
-    float scale = 1.0f / (float)r->batch_total;
-    for (size_t k = 0; k < need; k++) r->dlogits[k] *= scale;
-    if (isfinite(r->loss) && r->counted)
-        r->status = network_backward(r->net, m, r->grads, r->dlogits, &r->err);
-    return NULL;
-}
-
 typedef struct {
     dataset *ds[CRNN_TRAIN_MAX_SOURCES];
     synth *syn[CRNN_TRAIN_MAX_SOURCES];
@@ -287,300 +214,319 @@ static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m
     return CRNN_OK;
 }
 
-crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
+/* One training run: what crnn_train's phases share. */
+typedef struct {
+    const crnn_train_options *o;
+    char ckpt_path[4096], best_path[4096], log_path[4096], plot_path[4096];
+    crnn_model *m;
+    optimizer opt;
+    checkpoint_state st;
+    int n_workers;
+    train_workers *workers;
+    uint8_t *mask;
+    source_handles handles;
+    loader_config lc;
+    validation_set val;
+    loader *ld;
+    FILE *logf;
+    plot_series series;
+    /* progress */
+    double t_start, cpu_start, base_elapsed, base_cpu, last_ckpt, last_print, window_t0;
+    double loss_avg, gnorm_avg, last_val;
+    int loss_n, bad_run;
+    long skipped_unalign, skipped_read, skipped_chars, window_samples;
+} run_state;
+
+static crnn_status check_options(const crnn_train_options *o, crnn_error *err) {
     if (!o->run_dir) return set_error(err, CRNN_ERR_ARG, "training needs a run folder");
     if (o->batch_size < 1 || o->batch_size > 1024)
         return set_error(err, CRNN_ERR_ARG, "batch size %d outside 1..1024", o->batch_size);
     if (o->steps < 1) return set_error(err, CRNN_ERR_ARG, "steps must be positive");
+    return CRNN_OK;
+}
+
+/* The run folder, and the model with its optimiser: resumed from the checkpoint or new. */
+static crnn_status open_run(run_state *t, crnn_error *err) {
+    const crnn_train_options *o = t->o;
     crnn_status s = ensure_dir(o->run_dir, err);
     if (s == CRNN_OK) s = claim_run_dir(o, err);
     if (s != CRNN_OK) return s;
-    char ckpt_path[4096], best_path[4096], log_path[4096], plot_path[4096];
-    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", o->run_dir);
-    snprintf(best_path, sizeof best_path, "%s/best.crnn", o->run_dir);
-    snprintf(log_path, sizeof log_path, "%s/log.csv", o->run_dir);
-    snprintf(plot_path, sizeof plot_path, "%s/plot.png", o->run_dir);
-
-    crnn_model *m = NULL;
-    optimizer opt;
-    memset(&opt, 0, sizeof opt);
-    checkpoint_state st;
-    memset(&st, 0, sizeof st);
-    st.best_score = -1;
-    st.seed = o->seed;
+    snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.bin", o->run_dir);
+    snprintf(t->best_path, sizeof t->best_path, "%s/best.crnn", o->run_dir);
+    snprintf(t->log_path, sizeof t->log_path, "%s/log.csv", o->run_dir);
+    snprintf(t->plot_path, sizeof t->plot_path, "%s/plot.png", o->run_dir);
+    t->st.best_score = -1;
+    t->st.seed = o->seed;
     if (o->resume) {
-        s = checkpoint_load(ckpt_path, &m, &opt, &st, err);
+        s = checkpoint_load(t->ckpt_path, &t->m, &t->opt, &t->st, err);
         if (s != CRNN_OK) return s;
-        if (st.best_score >= 0)
-            logf_(o, "resumed %s at step %ld (best validation word accuracy %.2f%%)", ckpt_path,
-                  st.step, 100 * st.best_score);
+        if (t->st.best_score >= 0)
+            logf_(o, "resumed %s at step %ld (best validation word accuracy %.2f%%)",
+                  t->ckpt_path, t->st.step, 100 * t->st.best_score);
         else
-            logf_(o, "resumed %s at step %ld", ckpt_path, st.step);
+            logf_(o, "resumed %s at step %ld", t->ckpt_path, t->st.step);
     } else {
-        m = new_model(o, err);
-        if (!m) return err->code;
-        s = optimizer_init(&opt, (optimizer_kind)o->optimizer, m->n_params, err);
-        if (s != CRNN_OK) {
-            crnn_model_free(m);
-            return s;
-        }
+        t->m = new_model(o, err);
+        if (!t->m) return err->code;
+        s = optimizer_init(&t->opt, (optimizer_kind)o->optimizer, t->m->n_params, err);
+        if (s != CRNN_OK) return s;
     }
     char desc[256];
-    crnn_model_describe(m, desc, sizeof desc);
+    crnn_model_describe(t->m, desc, sizeof desc);
     logf_(o, "model: %s", desc);
     if (o->warmup > 0 && o->warmup >= o->steps)
         logf_(o, "warning: the warm-up (%ld steps) is not shorter than the run (%ld steps): the "
               "learning rate never reaches %g%s (lower --warmup)", o->warmup, o->steps,
               (double)o->lr, o->schedule != CRNN_SCHED_CONSTANT ? " nor decays" : "");
+    return CRNN_OK;
+}
 
-    /* Parallelism comes from the replicas; BLAS inside each stays single-threaded. */
+/* The workers that share each batch and the weight-decay mask. */
+static crnn_status make_step_buffers(run_state *t, crnn_error *err) {
+    /* Parallelism comes from the workers; BLAS inside each stays single-threaded. */
     openblas_set_num_threads(1);
-    source_handles handles;
-    loader_config lc;
-    memset(&lc, 0, sizeof lc);
-    lc.batch_size = o->batch_size;
-    lc.seed = st.seed;
-    lc.first_batch = st.step;
-    lc.bucket = 8;
-    lc.max_width = 1024;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int n_rep = o->threads > 0 ? o->threads : (cores > 0 ? (int)cores : 1);
-    if (n_rep > MAX_REPLICAS) n_rep = MAX_REPLICAS;
-    replica reps[MAX_REPLICAS];
-    memset(reps, 0, sizeof reps);
-    int reps_ok = 1;
-    for (int r = 0; r < n_rep; r++) {
-        reps[r].net = network_new();
-        reps[r].grads = calloc(m->n_params, sizeof(float));
-        reps_ok = reps_ok && reps[r].net && reps[r].grads;
-    }
-    uint8_t *mask = decay_mask(m);
-    validation_set val;
-    memset(&val, 0, sizeof val);
-    loader *ld = NULL;
-    FILE *logf = NULL;
-    plot_series series;
-    memset(&series, 0, sizeof series);
-    if (!reps_ok || !mask) {
-        s = set_error(err, CRNN_ERR_NOMEM, "out of memory for training buffers");
-        goto done;
-    }
-    s = open_sources(o, m, &handles, &lc, err);
-    if (s != CRNN_OK) goto done_sources;
+    t->n_workers = t->o->threads > 0 ? t->o->threads : (cores > 0 ? (int)cores : 1);
+    if (t->n_workers > TRAIN_MAX_WORKERS) t->n_workers = TRAIN_MAX_WORKERS;
+    t->workers = train_workers_new(t->m, t->n_workers, err);
+    if (!t->workers) return err->code;
+    t->mask = decay_mask(t->m);
+    if (!t->mask) return set_error(err, CRNN_ERR_NOMEM, "out of memory for training buffers");
+    return CRNN_OK;
+}
+
+/* Training sources, the validation set, the log and the loader thread. */
+static crnn_status open_data(run_state *t, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    t->lc.batch_size = o->batch_size;
+    t->lc.seed = t->st.seed;
+    t->lc.first_batch = t->st.step;
+    t->lc.bucket = 8;
+    t->lc.max_width = 1024;
+    crnn_status s = open_sources(o, t->m, &t->handles, &t->lc, err);
+    if (s != CRNN_OK) return s;
     if (o->val_data) {
         dataset *vd = dataset_open(o->val_data, err);
-        if (!vd) { s = err->code; goto done_sources; }
-        s = validation_load(&val, vd, o->val_max, m->input_channels, err);
+        if (!vd) return err->code;
+        s = validation_load(&t->val, vd, o->val_max, t->m->input_channels, err);
         dataset_close(vd);
-        if (s != CRNN_OK) goto done_sources;
-        if (val.unreadable)
+        if (s != CRNN_OK) return s;
+        if (t->val.unreadable)
             logf_(o, "validation: %d images from %s (%d unreadable, skipped; the first: %s)",
-                  val.n, o->val_data, val.unreadable, val.first_unreadable);
+                  t->val.n, o->val_data, t->val.unreadable, t->val.first_unreadable);
         else
-            logf_(o, "validation: %d images from %s", val.n, o->val_data);
+            logf_(o, "validation: %d images from %s", t->val.n, o->val_data);
     }
-    plot_load_csv(&series, log_path, st.step);
+    plot_load_csv(&t->series, t->log_path, t->st.step);
     int new_log = !o->resume;
-    logf = fopen(log_path, new_log ? "w" : "a");
-    if (!logf) {
-        s = set_error(err, CRNN_ERR_IO, "%s: cannot open: %s", log_path, strerror(errno));
-        goto done_sources;
-    }
-    if (new_log) fprintf(logf, "step,samples,seconds,loss,lr,grad_norm,val_exact,val_alnum,val_ned\n");
-    ld = loader_start(m, &lc, err);
-    if (!ld) { s = err->code; goto done_sources; }
+    t->logf = fopen(t->log_path, new_log ? "w" : "a");
+    if (!t->logf)
+        return set_error(err, CRNN_ERR_IO, "%s: cannot open: %s", t->log_path, strerror(errno));
+    if (new_log)
+        fprintf(t->logf, "step,samples,seconds,loss,lr,grad_norm,val_exact,val_alnum,val_ned\n");
+    t->ld = loader_start(t->m, &t->lc, err);
+    if (!t->ld) return err->code;
+    return CRNN_OK;
+}
 
-    double t_start = now_seconds(), cpu_start = cpu_seconds();
-    double base_elapsed = st.elapsed_s, base_cpu = st.cpu_s;
-    double last_ckpt = t_start, last_print = 0;
-    double loss_avg = 0, gnorm_avg = 0;
-    int loss_n = 0, bad_run = 0;
-    long skipped_unalign = 0, skipped_read = 0, skipped_chars = 0, window_samples = 0;
-    double window_t0 = t_start;
-    double last_val = -1;
-    while (st.step < o->steps) {
+/* One optimisation step on the next batch; a step whose loss or gradients are not finite is
+   skipped and counted, and too many in a row stop the run. */
+static crnn_status train_step(run_state *t, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    train_batch *b = loader_next(t->ld, err);
+    if (!b) return err->code;
+    t->skipped_unalign += b->skipped_unalignable;
+    t->skipped_read += b->skipped_unreadable;
+    t->skipped_chars += b->skipped_charset;
+    step_stats ss;
+    float *grads;
+    crnn_status s = train_workers_run(t->workers, t->m, b, o->bn_momentum, &ss, &grads, err);
+    int n_samples = b->B;
+    train_batch_free(b);
+    if (s != CRNN_OK) return s;
+    t->skipped_unalign += ss.unalignable;
+    double loss = ss.counted ? ss.loss / n_samples : NAN;
+    double gnorm = NAN;
+    if (isfinite(loss) && ss.counted) gnorm = clip_grad_norm(grads, t->m->n_params, o->clip);
+    if (!isfinite(loss) || !isfinite(gnorm)) {
+        t->st.skipped_steps++;
+        if (++t->bad_run >= MAX_CONSECUTIVE_BAD_STEPS)
+            return set_error(err, CRNN_ERR_DIVERGED, "training diverged: %d consecutive steps "
+                             "with non-finite loss or gradients at step %ld; the last good "
+                             "checkpoint and best model are kept (lower --lr or --clip)",
+                             t->bad_run, t->st.step);
+    } else {
+        t->bad_run = 0;
+        float lr = lr_at((schedule_kind)o->schedule, o->lr, o->final_lr, t->st.step, o->warmup,
+                         o->steps);
+        optimizer_step(&t->opt, t->m->params, grads, t->mask, lr, o->weight_decay);
+        t->loss_avg += loss;
+        t->gnorm_avg += gnorm;
+        t->loss_n++;
+    }
+    t->st.step++;
+    t->st.samples += n_samples;
+    t->window_samples += n_samples;
+    return CRNN_OK;
+}
+
+/* Validation; the best model so far is kept (and exported). */
+static crnn_status validate(run_state *t, double now, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    validation_score sc;
+    /* the workers are idle meanwhile: their threads share the validation batches */
+    crnn_status s = validation_run(&t->val, t->m, NULL, &sc, NULL, t->n_workers, err);
+    if (s != CRNN_OK) return s;
+    t->last_val = sc.alnum;
+    int improved = sc.alnum > t->st.best_score;
+    logf_(o, "validation at step %ld: word accuracy %.2f%% (exact %.2f%%), 1-NED %.4f, "
+          "%d images in %.1f s%s", t->st.step, 100 * sc.alnum, 100 * sc.exact,
+          sc.one_minus_ned, sc.n, sc.seconds, improved ? "  [best]" : "");
+    fprintf(t->logf, "%ld,%ld,%.1f,,,,%.4f,%.4f,%.4f\n", t->st.step, t->st.samples,
+            t->base_elapsed + now - t->t_start, sc.exact, sc.alnum, sc.one_minus_ned);
+    plot_add(&t->series, t->st.step, NAN, sc.alnum);
+    if (improved) {
+        t->st.best_score = sc.alnum;
+        s = model_save(t->m, t->best_path, 0, err);
+        if (s == CRNN_OK && o->export_path) s = model_save(t->m, o->export_path, o->export_half, err);
+    }
+    return s;
+}
+
+/* The progress line and a row of log.csv, every 10 s and at validations and the end. */
+static crnn_status report(run_state *t, double now, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    double span = now - t->window_t0 > 1e-9 ? now - t->window_t0 : 1e-9;
+    double rate = t->window_samples / span;
+    double eta = rate > 0 ? (double)(o->steps - t->st.step) * o->batch_size / rate : 0;
+    float lr = lr_at((schedule_kind)o->schedule, o->lr, o->final_lr, t->st.step, o->warmup,
+                     o->steps);
+    double la = t->loss_n ? t->loss_avg / t->loss_n : NAN;
+    double ga = t->loss_n ? t->gnorm_avg / t->loss_n : NAN;
+    char valtxt[64] = "";
+    if (t->last_val >= 0) snprintf(valtxt, sizeof valtxt, ", val %.2f%%", 100 * t->last_val);
+    char eta_txt[32];
+    duration_text(eta, rate > 0, eta_txt, sizeof eta_txt);
+    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %s%s%s",
+          t->st.step, o->steps, la, ga, lr, rate, eta_txt, valtxt,
+          t->st.skipped_steps ? "  (skipped steps!)" : "");
+    if (t->skipped_unalign + t->skipped_read + t->skipped_chars)
+        logf_(o, "  samples skipped so far: %ld labels too long for their width, %ld "
+              "unreadable, %ld with characters outside the charset", t->skipped_unalign,
+              t->skipped_read, t->skipped_chars);
+    fprintf(t->logf, "%ld,%ld,%.1f,%.5f,%.3g,%.3f,,,\n", t->st.step, t->st.samples,
+            t->base_elapsed + now - t->t_start, la, lr, ga);
+    /* A full disk shows here first (the log is written most often): stop with the reason
+       while the last checkpoint is still whole, rather than train on blind. */
+    if (fflush(t->logf) != 0 || ferror(t->logf))
+        return set_error(err, CRNN_ERR_IO, "%s: cannot write: %s (the last checkpoint and best "
+                         "model are kept)", t->log_path, strerror(errno));
+    if (t->loss_n) plot_add(&t->series, t->st.step, la, NAN);
+    t->loss_avg = t->gnorm_avg = 0;
+    t->loss_n = 0;
+    t->window_samples = 0;
+    t->window_t0 = now;
+    t->last_print = now;
+    return CRNN_OK;
+}
+
+static crnn_status save_checkpoint(run_state *t, crnn_error *err) {
+    t->st.elapsed_s = t->base_elapsed + now_seconds() - t->t_start;
+    t->st.cpu_s = t->base_cpu + cpu_seconds() - t->cpu_start;
+    return checkpoint_save(t->ckpt_path, t->m, &t->opt, &t->st, err);
+}
+
+/* Steps until the schedule ends, a stop is requested or something fails. */
+static crnn_status train_loop(run_state *t, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    t->t_start = now_seconds();
+    t->cpu_start = cpu_seconds();
+    t->base_elapsed = t->st.elapsed_s;
+    t->base_cpu = t->st.cpu_s;
+    t->last_ckpt = t->window_t0 = t->t_start;
+    t->last_print = 0;
+    t->last_val = -1;
+    crnn_status s = CRNN_OK;
+    while (t->st.step < o->steps) {
         if (o->stop && *o->stop) {
-            logf_(o, "stop requested at step %ld", st.step);
+            logf_(o, "stop requested at step %ld", t->st.step);
             break;
         }
-        train_batch *b = loader_next(ld, err);
-        if (!b) { s = err->code; break; }
-        skipped_unalign += b->skipped_unalignable;
-        skipped_read += b->skipped_unreadable;
-        skipped_chars += b->skipped_charset;
-        /* Share the batch among the replicas, each at least one sample. */
-        int R = n_rep < b->B ? n_rep : b->B;
-        size_t off = 0;
-        for (int r = 0, first = 0; r < R; r++) {
-            int count = b->B / R + (r < b->B % R);
-            replica *rp = &reps[r];
-            rp->m = m;
-            rp->b = b;
-            rp->first = first;
-            rp->count = count;
-            rp->input_off = off;
-            rp->batch_total = b->B;
-            rp->bn_momentum = r == 0 ? o->bn_momentum : -1.0f;
-            for (int k = first; k < first + count; k++) off += (size_t)m->input_height * b->widths[k];
-            first += count;
-        }
-        pthread_t tids[MAX_REPLICAS];
-        int started[MAX_REPLICAS] = {0};
-        for (int r = 1; r < R; r++) started[r] = pthread_create(&tids[r], NULL, replica_step, &reps[r]) == 0;
-        replica_step(&reps[0]);
-        for (int r = 1; r < R; r++) {
-            if (started[r]) pthread_join(tids[r], NULL);
-            else replica_step(&reps[r]); /* no thread to be had: do it here */
-        }
-        double loss = 0;
-        int counted = 0;
-        for (int r = 0; r < R; r++) {
-            if (reps[r].status != CRNN_OK && s == CRNN_OK) {
-                s = reps[r].status;
-                *err = reps[r].err;
-            }
-            loss += reps[r].loss;
-            counted += reps[r].counted;
-            skipped_unalign += reps[r].unalignable;
-        }
-        if (s != CRNN_OK) { train_batch_free(b); break; }
-        int n_samples = b->B;
-        loss = counted ? loss / b->B : NAN;
-        float *grads = reps[0].grads;
-        for (int r = 1; r < R; r++)
-            cblas_saxpy((int)m->n_params, 1.0f, reps[r].grads, 1, grads, 1);
-        double gnorm = NAN;
-        if (isfinite(loss) && counted) gnorm = clip_grad_norm(grads, m->n_params, o->clip);
-        train_batch_free(b);
-        if (!isfinite(loss) || !isfinite(gnorm)) {
-            st.skipped_steps++;
-            if (++bad_run >= MAX_CONSECUTIVE_BAD_STEPS) {
-                s = set_error(err, CRNN_ERR_DIVERGED, "training diverged: %d consecutive steps with "
-                              "non-finite loss or gradients at step %ld; the last good checkpoint "
-                              "and best model are kept (lower --lr or --clip)", bad_run, st.step);
-                break;
-            }
-        } else {
-            bad_run = 0;
-            float lr = lr_at((schedule_kind)o->schedule, o->lr, o->final_lr, st.step, o->warmup,
-                             o->steps);
-            optimizer_step(&opt, m->params, grads, mask, lr, o->weight_decay);
-            loss_avg += loss;
-            gnorm_avg += gnorm;
-            loss_n++;
-        }
-        st.step++;
-        st.samples += n_samples;
-        window_samples += n_samples;
+        s = train_step(t, err);
+        if (s != CRNN_OK) break;
         double now = now_seconds();
-        int do_val = val.n > 0 && (st.step % o->val_every == 0 || st.step == o->steps);
-        if (do_val) {
-            validation_score sc;
-            /* the replicas are idle meanwhile: their threads share the validation batches */
-            s = validation_run(&val, m, NULL, &sc, NULL, n_rep, err);
-            if (s != CRNN_OK) break;
-            last_val = sc.alnum;
-            int improved = sc.alnum > st.best_score;
-            logf_(o, "validation at step %ld: word accuracy %.2f%% (exact %.2f%%), 1-NED %.4f, "
-                  "%d images in %.1f s%s", st.step, 100 * sc.alnum, 100 * sc.exact,
-                  sc.one_minus_ned, sc.n, sc.seconds, improved ? "  [best]" : "");
-            fprintf(logf, "%ld,%ld,%.1f,,,,%.4f,%.4f,%.4f\n", st.step, st.samples,
-                    base_elapsed + now - t_start, sc.exact, sc.alnum, sc.one_minus_ned);
-            plot_add(&series, st.step, NAN, sc.alnum);
-            if (improved) {
-                st.best_score = sc.alnum;
-                s = model_save(m, best_path, 0, err);
-                if (s == CRNN_OK && o->export_path) s = model_save(m, o->export_path, o->export_half, err);
-                if (s != CRNN_OK) break;
-            }
-        }
-        if (now - last_print >= 10 || do_val || st.step == o->steps) {
-            double rate = window_samples / (now - window_t0 > 1e-9 ? now - window_t0 : 1e-9);
-            double eta = rate > 0 ? (double)(o->steps - st.step) * o->batch_size / rate : 0;
-            float lr = lr_at((schedule_kind)o->schedule, o->lr, o->final_lr, st.step, o->warmup,
-                             o->steps);
-            double la = loss_n ? loss_avg / loss_n : NAN, ga = loss_n ? gnorm_avg / loss_n : NAN;
-            char valtxt[64] = "";
-            if (last_val >= 0) snprintf(valtxt, sizeof valtxt, ", val %.2f%%", 100 * last_val);
-            char eta_txt[32];
-            duration_text(eta, rate > 0, eta_txt, sizeof eta_txt);
-            logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %s%s%s",
-                  st.step, o->steps, la, ga, lr, rate, eta_txt, valtxt,
-                  st.skipped_steps ? "  (skipped steps!)" : "");
-            if (skipped_unalign + skipped_read + skipped_chars)
-                logf_(o, "  samples skipped so far: %ld labels too long for their width, %ld "
-                      "unreadable, %ld with characters outside the charset", skipped_unalign,
-                      skipped_read, skipped_chars);
-            fprintf(logf, "%ld,%ld,%.1f,%.5f,%.3g,%.3f,,,\n", st.step, st.samples,
-                    base_elapsed + now - t_start, la, lr, ga);
-            /* A full disk shows here first (the log is written most often): stop with the
-               reason while the last checkpoint is still whole, rather than train on blind. */
-            if (fflush(logf) != 0 || ferror(logf)) {
-                s = set_error(err, CRNN_ERR_IO, "%s: cannot write: %s (the last checkpoint and "
-                              "best model are kept)", log_path, strerror(errno));
-                break;
-            }
-            if (loss_n) plot_add(&series, st.step, la, NAN);
-            loss_avg = gnorm_avg = 0;
-            loss_n = 0;
-            window_samples = 0;
-            window_t0 = now;
-            last_print = now;
-        }
-        if (do_val) plot_write(&series, plot_path, NULL);
-        if (now - last_ckpt >= o->checkpoint_seconds) {
-            st.elapsed_s = base_elapsed + now - t_start;
-            st.cpu_s = base_cpu + cpu_seconds() - cpu_start;
-            s = checkpoint_save(ckpt_path, m, &opt, &st, err);
-            if (s != CRNN_OK) break;
-            last_ckpt = now;
+        int do_val = t->val.n > 0 && (t->st.step % o->val_every == 0 || t->st.step == o->steps);
+        if (do_val && (s = validate(t, now, err)) != CRNN_OK) break;
+        if ((now - t->last_print >= 10 || do_val || t->st.step == o->steps) &&
+            (s = report(t, now, err)) != CRNN_OK)
+            break;
+        if (do_val) plot_write(&t->series, t->plot_path, NULL);
+        if (now - t->last_ckpt >= o->checkpoint_seconds) {
+            if ((s = save_checkpoint(t, err)) != CRNN_OK) break;
+            t->last_ckpt = now;
         }
     }
-    if (s == CRNN_OK || s == CRNN_ERR_DIVERGED) {
-        /* A final checkpoint, unless the weights themselves went bad. */
-        int finite = 1;
-        for (size_t k = 0; k < m->n_params && finite; k++) finite = isfinite(m->params[k]);
-        if (finite) {
-            st.elapsed_s = base_elapsed + now_seconds() - t_start;
-            st.cpu_s = base_cpu + cpu_seconds() - cpu_start;
-            crnn_error e2;
-            crnn_status s2 = checkpoint_save(ckpt_path, m, &opt, &st, &e2);
-            if (s2 != CRNN_OK && s == CRNN_OK) {
-                s = s2;
-                *err = e2;
-            }
-            if (s == CRNN_OK && !val.n) { /* no validation: the last model is the one to keep */
-                s = model_save(m, best_path, 0, err);
-                if (s == CRNN_OK && o->export_path) s = model_save(m, o->export_path, o->export_half, err);
-            }
+    return s;
+}
+
+/* A final checkpoint (unless the weights themselves went bad), the last model when nothing
+   validates, the plot and the summary line. */
+static crnn_status finish(run_state *t, crnn_status s, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    if (s != CRNN_OK && s != CRNN_ERR_DIVERGED) return s;
+    int finite = 1;
+    for (size_t k = 0; k < t->m->n_params && finite; k++) finite = isfinite(t->m->params[k]);
+    if (finite) {
+        crnn_error e2;
+        crnn_status s2 = save_checkpoint(t, &e2);
+        if (s2 != CRNN_OK && s == CRNN_OK) {
+            s = s2;
+            *err = e2;
         }
-        plot_write(&series, plot_path, NULL);
-        char cpu_txt[32];
-        duration_text(st.cpu_s, 1, cpu_txt, sizeof cpu_txt);
-        if (st.best_score >= 0)
-            logf_(o, "done: step %ld, %s of CPU time in all, best validation word accuracy "
-                  "%.2f%% (best.crnn)", st.step, cpu_txt, 100 * st.best_score);
-        else if (val.n)
-            logf_(o, "done: step %ld, %s of CPU time in all; no validation yet, so no best.crnn",
-                  st.step, cpu_txt);
-        else
-            logf_(o, "done: step %ld, %s of CPU time in all; no validation set: best.crnn is "
-                  "the last model", st.step, cpu_txt);
+        if (s == CRNN_OK && !t->val.n) { /* no validation: the last model is the one to keep */
+            s = model_save(t->m, t->best_path, 0, err);
+            if (s == CRNN_OK && o->export_path)
+                s = model_save(t->m, o->export_path, o->export_half, err);
+        }
     }
-done_sources:
-    loader_stop(ld);
-    close_sources(&handles);
-done:
-    if (logf) fclose(logf);
-    validation_free(&val);
-    plot_free(&series);
-    for (int r = 0; r < n_rep; r++) {
-        network_free(reps[r].net);
-        free(reps[r].grads);
-        free(reps[r].dlogits);
-    }
-    free(mask);
-    optimizer_free(&opt);
-    crnn_model_free(m);
+    plot_write(&t->series, t->plot_path, NULL);
+    char cpu_txt[32];
+    duration_text(t->st.cpu_s, 1, cpu_txt, sizeof cpu_txt);
+    if (t->st.best_score >= 0)
+        logf_(o, "done: step %ld, %s of CPU time in all, best validation word accuracy "
+              "%.2f%% (best.crnn)", t->st.step, cpu_txt, 100 * t->st.best_score);
+    else if (t->val.n)
+        logf_(o, "done: step %ld, %s of CPU time in all; no validation yet, so no best.crnn",
+              t->st.step, cpu_txt);
+    else
+        logf_(o, "done: step %ld, %s of CPU time in all; no validation set: best.crnn is "
+              "the last model", t->st.step, cpu_txt);
+    return s;
+}
+
+static void close_run(run_state *t) {
+    loader_stop(t->ld);
+    close_sources(&t->handles);
+    if (t->logf) fclose(t->logf);
+    validation_free(&t->val);
+    plot_free(&t->series);
+    train_workers_free(t->workers);
+    free(t->mask);
+    optimizer_free(&t->opt);
+    crnn_model_free(t->m);
+}
+
+crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
+    crnn_status s = check_options(o, err);
+    if (s != CRNN_OK) return s;
+    run_state *t = calloc(1, sizeof *t);
+    if (!t) return set_error(err, CRNN_ERR_NOMEM, "out of memory");
+    t->o = o;
+    s = open_run(t, err);
+    if (s == CRNN_OK) s = make_step_buffers(t, err);
+    if (s == CRNN_OK) s = open_data(t, err);
+    if (s == CRNN_OK) s = finish(t, train_loop(t, err), err);
+    close_run(t);
+    free(t);
     return s;
 }

@@ -23,6 +23,8 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, int channels
         int w, h;
         const char *label = dataset_label(d, i, &e);
         if (!label || dataset_image(d, i, channels, &px, &w, &h, &e) != CRNN_OK) {
+            /* a bad item is skipped and counted; running out of memory is not the item's fault */
+            if (e.code == CRNN_ERR_NOMEM) return set_error(err, CRNN_ERR_NOMEM, "%s", e.message);
             /* A first line whose "image" does not exist is most often a header row. */
             if (!v->unreadable++)
                 snprintf(v->first_unreadable, sizeof v->first_unreadable, "%s%s", e.message,
@@ -35,7 +37,9 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, int channels
         v->names[v->n] = strdup(name);
         crnn_image im = {w, h, w * channels, px, channels};
         v->images[v->n] = im;
-        v->n++;
+        v->n++; /* validation_free releases what this item has even if a copy failed */
+        if (!v->texts[v->n - 1] || !v->names[v->n - 1])
+            return set_error(err, CRNN_ERR_NOMEM, "out of memory loading the validation set");
     }
     return CRNN_OK;
 }
@@ -91,7 +95,7 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
         }
         train_batch *b = batch_from_images(m, batch_images, NULL, n, err);
         if (!b) { s = CRNN_ERR_NOMEM; goto done; }
-        s = network_forward(net, (crnn_model *)m, b->input, b->widths, n, 0, 0.0f, err);
+        s = network_forward(net, m, b->input, b->widths, n, 0, err);
         train_batch_free(b);
         if (s != CRNN_OK) goto done;
         int T, C;

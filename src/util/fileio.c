@@ -95,15 +95,13 @@ crnn_status write_file_atomic(const char *path, const void *data, size_t size, c
         return set_error(err, CRNN_ERR_IO, "%s: rename failed: %s (previous file kept)", path,
                          strerror(e));
     }
-    /* fsync the folder so the rename itself survives a power cut. */
-    char *dup = strdup(path);
-    if (dup) {
-        int dfd = open(dirname(dup), O_RDONLY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dup);
+    /* fsync the folder so the rename itself survives a power cut (its name is worked out in
+       tmp, which is long enough, so nothing can fail to allocate after the rename). */
+    memcpy(tmp, path, n + 1);
+    int dfd = open(dirname(tmp), O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
     free(tmp);
     return CRNN_OK;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crnn.h"
+#include "layers/layer.h"
 #include "model/model.h"
 #include "train/train.h"
 #include "util/util.h"
@@ -52,9 +53,11 @@ static inline crnn_model *fuzz_tiny_model(const char *charset_name, int for_trai
     for (size_t k = 0; k < m->n_params; k++) m->params[k] = rng_range(&r, -0.5f, 0.5f);
     for (int i = 0; i < m->n_layers; i++) {
         model_layer *l = &m->layers[i];
-        if (l->bn_var != SIZE_MAX)
-            for (int c = 0; c < l->out_c; c++) m->params[l->bn_var + c] = 1.0f;
-        if (l->kind == LAYER_LINEAR) m->params[l->bias] = -1.0f; /* blank less likely: text */
+        float *var = model_layer_tensor(m, m->params, i, "bn_var");
+        if (var)
+            for (int c = 0; c < l->out_c; c++) var[c] = 1.0f;
+        if (i == m->n_layers - 1) /* the classifier: blank less likely, so text */
+            model_layer_tensor(m, m->params, i, "bias")[0] = -1.0f;
     }
     if (!for_training) model_fold_batchnorm(m);
     return m;
