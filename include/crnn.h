@@ -392,6 +392,11 @@ typedef struct {
     const char *synth_fonts;                  /* font manifest for the generator (NULL: scan) */
     const char *const *synth_backgrounds;     /* NULL-terminated folders, NULL = default */
     const char *synth_words;                  /* word list (NULL: default) */
+    float synth_clean;                        /* fraction of generated words drawn clean:
+                                                 printed, no camera defects (default 0) */
+    long synth_clean_fade;                    /* all drawn clean at step 0, fading linearly
+                                                 to synth_clean by this step (default 0: no
+                                                 fade) */
     const char *val_data;      /* labelled set for validation; NULL = none */
     int val_max;               /* use at most this many validation images (0 = all) */
     long val_every;            /* steps between validations (default 1000) */

@@ -314,6 +314,14 @@ check "resume with another --arch: what may change listed" has "$(cat refuse.log
     "Only --steps, --val, --val-max, --val-every, --checkpoint-minutes, --threads, --export, --half may change"
 check "resume refused: nothing changed" \
     same "$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)" "$sum_before"
+check "train: run.conf records --synth-clean" has "$(cat run/run.conf)" "synth-clean 0"
+check "train: run.conf records --synth-clean-fade" has "$(cat run/run.conf)" "synth-clean-fade 0"
+"$OCR" train --run run --resume --synth-clean 0.5 >refuse2.log 2>&1
+check "resume with another --synth-clean: refused (it changes the samples)" test $? -eq 2
+check "resume with another --synth-clean: named" has "$(cat refuse2.log)" \
+    "--synth-clean 0.5 (the run has 0)"
+"$OCR" train --run run2 --data synth --synth-clean 1.5 >/dev/null 2>&1
+check "train --synth-clean 1.5: refused (a fraction)" test $? -eq 2
 "$OCR" train --run run --resume >alone.log 2>&1
 check "--run DIR --resume alone: the run's settings (no --data needed)" test $? -eq 0
 check "--run DIR --resume alone: nothing to do at the run's last step" \

@@ -89,6 +89,43 @@ static void same_seed_same_bytes(int channels) {
 static void test_same_seed_same_bytes(void) { same_seed_same_bytes(1); }
 static void test_same_seed_same_bytes_colour(void) { same_seed_same_bytes(3); }
 
+/* The trainer mixes clean and realistic words by switching one generator: switched, it
+   draws exactly what a generator configured that way draws, and the two kinds differ. */
+static void test_switch_clean(void) {
+    synth_config c = base_config(77);
+    synth *mixed = make(&c), *real = make(&c);
+    c.clean = 1;
+    synth *clean = make(&c);
+    CHECK(mixed && real && clean);
+    if (!mixed || !real || !clean) return;
+    int differ = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        synth *want = pass == 0 ? clean : real;
+        synth_set_clean(mixed, pass == 0);
+        synth_reseed(mixed, 99);
+        synth_reseed(want, 99);
+        for (int i = 0; i < 40; i++) {
+            synth_sample x, y;
+            CHECK(synth_next(mixed, &x) == CRNN_OK && synth_next(want, &y) == CRNN_OK);
+            CHECK(strcmp(x.label, y.label) == 0 && x.width == y.width && x.height == y.height);
+            if (x.width == y.width && x.height == y.height)
+                CHECK(memcmp(x.pixels, y.pixels, (size_t)x.stride * (size_t)x.height) == 0);
+        }
+    }
+    synth_reseed(clean, 5);
+    synth_reseed(real, 5);
+    for (int i = 0; i < 40; i++) {
+        synth_sample x, y;
+        CHECK(synth_next(clean, &x) == CRNN_OK && synth_next(real, &y) == CRNN_OK);
+        if (x.width != y.width || memcmp(x.pixels, y.pixels, (size_t)x.stride * (size_t)x.height))
+            differ++;
+    }
+    CHECK(differ > 20);
+    synth_free(mixed);
+    synth_free(real);
+    synth_free(clean);
+}
+
 /* Checks one sample's label against what was drawn, with the font opened independently. */
 static void check_label(const synth *s, const synth_sample *smp, int max_len, const char *allowed) {
     synth_info info;
@@ -393,6 +430,7 @@ int main(void) {
     RUN(test_defaults);
     RUN(test_same_seed_same_bytes);
     RUN(test_same_seed_same_bytes_colour);
+    RUN(test_switch_clean);
     RUN(test_labels_boxes_contrast);
     RUN(test_labels_boxes_contrast_colour);
     RUN(test_colour_is_colour);

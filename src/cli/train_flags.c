@@ -15,9 +15,10 @@
 #include "util/util.h"
 
 enum {
-    F_DATA, F_AUG, F_VAL, F_VALMAX, F_VALEVERY, F_FONTS, F_BG, F_NOBG, F_WORDS, F_ARCH, F_CHARSET,
-    F_HEIGHT, F_COLOUR, F_COLOR, F_INIT, F_STEPS, F_BATCH, F_OPT, F_LR, F_FLR, F_SCHED, F_WARM, F_WD, F_CLIP,
-    F_SEED, F_THREADS, F_CKPT, F_EXPORT, F_HALF, F_RUN, F_RESUME, F_FORCE, F_CONFIG, F_COUNT
+    F_DATA, F_AUG, F_VAL, F_VALMAX, F_VALEVERY, F_FONTS, F_BG, F_NOBG, F_WORDS, F_SCLEAN, F_SFADE,
+    F_ARCH, F_CHARSET, F_HEIGHT, F_COLOUR, F_COLOR, F_INIT, F_STEPS, F_BATCH, F_OPT, F_LR, F_FLR,
+    F_SCHED, F_WARM, F_WD, F_CLIP, F_SEED, F_THREADS, F_CKPT, F_EXPORT, F_HALF, F_RUN, F_RESUME,
+    F_FORCE, F_CONFIG, F_COUNT
 };
 
 /* stored: part of a run's configuration (run.conf); may_change: on --resume. The others say
@@ -31,6 +32,7 @@ static const struct {
     [F_VALEVERY] = {"val-every", 1, 1, 1},  [F_FONTS] = {"fonts", 1, 1, 0},
     [F_BG] = {"backgrounds", 1, 1, 0},      [F_NOBG] = {"no-backgrounds", 0, 1, 0},
     [F_WORDS] = {"words", 1, 1, 0},
+    [F_SCLEAN] = {"synth-clean", 1, 1, 0},  [F_SFADE] = {"synth-clean-fade", 1, 1, 0},
     [F_ARCH] = {"arch", 1, 1, 0},           [F_CHARSET] = {"charset", 1, 1, 0},
     [F_HEIGHT] = {"height", 1, 1, 0},       [F_INIT] = {"init", 1, 1, 0},
     [F_COLOUR] = {"colour", 0, 1, 0},       [F_COLOR] = {"color", 0, 0, 0}, /* the same */
@@ -214,6 +216,15 @@ int train_flags_parse(train_flags *t, int argc, char **argv, void (*help)(FILE *
         case F_SEED: o->seed = (uint64_t)num; break;
         case F_THREADS: o->threads = (int)num; break;
         case F_CKPT: o->checkpoint_seconds = num * 60; break;
+        case F_SCLEAN:
+            if (num > 1) {
+                fprintf(stderr, "ocr-crnn train: --synth-clean is a fraction 0..1, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            o->synth_clean = (float)num;
+            break;
+        case F_SFADE: o->synth_clean_fade = (long)num; break;
         default: break;
         }
     }
@@ -351,6 +362,12 @@ static void flag_lines(text *b, const train_flags *t, int f) {
         }
         break;
     case F_HEIGHT: add(b, "%s %d\n", name, o->input_height); break;
+    case F_SCLEAN:
+        add(b, "%s ", name);
+        add_float(b, o->synth_clean);
+        add(b, "\n");
+        break;
+    case F_SFADE: add(b, "%s %ld\n", name, o->synth_clean_fade); break;
     case F_COLOUR: if (o->input_channels == 3) add(b, "%s\n", name); break;
     case F_STEPS: add(b, "%s %ld\n", name, o->steps); break;
     case F_BATCH: add(b, "%s %d\n", name, o->batch_size); break;

@@ -506,3 +506,5 @@ const synth_fontset *synth_fontset_of(const synth *s) { return &s->fonts; }
 /* Restarts the sample sequence from seed without reloading fonts or backgrounds: the trainer
    reseeds per chunk of batches so that a resumed run draws the same samples. */
 void synth_reseed(synth *s, uint64_t seed) { rng_seed(&s->rng, seed, 0x5e17); }
+
+void synth_set_clean(synth *s, int clean) { s->cfg.clean = clean != 0; }

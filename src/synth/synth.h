@@ -73,6 +73,8 @@ void synth_free(synth *s);
 
 /* Restarts the sequence as if created with this seed (fonts and backgrounds stay loaded). */
 void synth_reseed(synth *s, uint64_t seed);
+/* Draws the following samples clean (synth_config.clean) or not: the trainer mixes both. */
+void synth_set_clean(synth *s, int clean);
 
 /* ---- introspection, for tests, tools and debugging --------------------------------------- */
 

@@ -102,7 +102,7 @@ static void augment(sample *s, int c, rng_t *r) {
 }
 
 /* Draws one usable sample; returns 0 on a fatal error (in l->fatal_err). */
-static int draw_sample(loader *l, rng_t *r, sample *s, train_batch *stats) {
+static int draw_sample(loader *l, rng_t *r, sample *s, float p_clean, train_batch *stats) {
     const crnn_model *m = l->m;
     for (int attempt = 0; attempt < 1000; attempt++) {
         float pick = rng_uniform(r) * l->weight_total;
@@ -116,6 +116,9 @@ static int draw_sample(loader *l, rng_t *r, sample *s, train_batch *stats) {
         s->pixels = NULL;
         if (src->syn) {
             synth_sample ss;
+            /* Drawn only when mixing, so that runs without it keep their samples. */
+            if (l->cfg.clean > 0 || l->cfg.clean_fade > 0)
+                synth_set_clean(src->syn, p_clean >= 1 || (p_clean > 0 && rng_chance(r, p_clean)));
             if (synth_next(src->syn, &ss) != CRNN_OK) continue;
             s->w = ss.width;
             s->h = ss.height;
@@ -246,9 +249,12 @@ static void *producer(void *arg) {
             if (c->sources[si].syn) synth_reseed(c->sources[si].syn, mix64(c->seed + 31 * (uint64_t)chunk + (uint64_t)si));
         train_batch stats;
         memset(&stats, 0, sizeof stats);
+        float p_clean = c->clean;
+        if (c->clean_fade > 0 && chunk * K < c->clean_fade)
+            p_clean += (1 - c->clean) * (1 - (float)(chunk * K) / (float)c->clean_fade);
         int n = 0, ok = 1;
         for (; n < K * B && !l->stop; n++)
-            if (!draw_sample(l, &r, &samples[n], &stats)) { ok = 0; break; }
+            if (!draw_sample(l, &r, &samples[n], p_clean, &stats)) { ok = 0; break; }
         if (!ok) {
             l->fatal = CRNN_ERR_FORMAT;
             for (int i = 0; i < n; i++) free(samples[i].pixels);

@@ -25,6 +25,12 @@ typedef struct {
     long first_batch;
     int bucket; /* batches generated together and grouped by width */
     int max_width;
+    /* Synthetic words drawn clean (synth_config.clean): a fraction `clean` of them, and more
+       at first: all of batch 0, fading linearly to `clean` at batch `clean_fade` (0: no
+       fade). A model from scratch escapes CTC's all-blank plateau on legible words, then
+       learns the camera's defects. Both 0: every word as the generator's default draws it. */
+    float clean;
+    long clean_fade;
     int n_sources;
     loader_source sources[LOADER_MAX_SOURCES];
 } loader_config;

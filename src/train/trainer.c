@@ -242,6 +242,9 @@ static crnn_status check_options(const crnn_train_options *o, crnn_error *err) {
     if (o->batch_size < 1 || o->batch_size > 1024)
         return set_error(err, CRNN_ERR_ARG, "batch size %d outside 1..1024", o->batch_size);
     if (o->steps < 1) return set_error(err, CRNN_ERR_ARG, "steps must be positive");
+    if (!(o->synth_clean >= 0 && o->synth_clean <= 1) || o->synth_clean_fade < 0)
+        return set_error(err, CRNN_ERR_ARG, "synth_clean %g is not a fraction 0..1, or "
+                         "synth_clean_fade %ld is negative", o->synth_clean, o->synth_clean_fade);
     return CRNN_OK;
 }
 
@@ -303,6 +306,8 @@ static crnn_status open_data(run_state *t, crnn_error *err) {
     t->lc.first_batch = t->st.step;
     t->lc.bucket = 8;
     t->lc.max_width = 1024;
+    t->lc.clean = o->synth_clean;
+    t->lc.clean_fade = o->synth_clean_fade;
     crnn_status s = open_sources(o, t->m, &t->handles, &t->lc, err);
     if (s != CRNN_OK) return s;
     if (o->val_data) {
