@@ -53,7 +53,11 @@ const char *crnn_version(void);
 /* Named limits, checked before any allocation. */
 #define CRNN_MAX_IMAGE_SIDE 65535            /* pixels per side of an input image */
 #define CRNN_MAX_IMAGE_PIXELS (64u << 20)    /* 64 megapixels */
-#define CRNN_MAX_INPUT_WIDTH 4096            /* columns after scaling to the model height */
+#define CRNN_MAX_INPUT_WIDTH 4096            /* columns of one network pass */
+#define CRNN_MAX_LINE_WIDTH 65536            /* columns of one text line after scaling to the
+                                                model height: read in overlapping chunks;
+                                                wider lines are squeezed to this */
+#define CRNN_MAX_LINES 16                    /* text lines read from one image */
 #define CRNN_MAX_IMAGE_FILE_BYTES (256u << 20)
 #define CRNN_MAX_MODEL_FILE_BYTES (512u << 20)
 
@@ -136,7 +140,24 @@ crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, con
                                               int channels, uint8_t **pixels, int *width,
                                               int *height, crnn_error *err);
 
-/* ---- recognition ------------------------------------------------------------------------- */
+/* ---- recognition -------------------------------------------------------------------------
+
+   Lines
+   - Each image is scaled to the model's input height keeping its aspect ratio. A line up to
+     1280 columns wide (at that height) is read in one pass; a wider one, up to
+     CRNN_MAX_LINE_WIDTH, is read in overlapping windows of 1024 columns plus 128 on each side,
+     and the middle frames of each are joined before decoding (CTC frames depend on the
+     columns around them, not on the whole line). Wider still is squeezed to
+     CRNN_MAX_LINE_WIDTH and flagged (result.squeezed).
+   - With params.split_lines (the default), an image whose rows of ink (after Otsu
+     binarisation) form several bands, each at least half as tall as the tallest, with empty
+     rows between them, is cut between the bands and each line is read on its own; the text
+     joins them with '\n' and result.lines counts them. This is a simple splitter by the
+     horizontal projection profile, not a text detector: it only separates lines stacked with
+     clear space between them, and leaves an image as one line when in doubt. Descenders,
+     underlines and accents stay with their line.
+   - crnn_recognizer_input and crnn_recognizer_log_probs give such an image's lines side by
+     side: the lines' inputs and their frames one after another. */
 
 typedef enum {
     CRNN_DECODE_GREEDY = 0, /* best path: most likely label per column, merged */
@@ -167,6 +188,9 @@ typedef struct {
     const crnn_pattern *pattern;   /* NULL, or the text must match (crnn_pattern_compile) */
     float min_confidence;          /* 0..1: a reading less confident is rejected (empty text,
                                       rejected = 1); default 0, nothing rejected */
+    int split_lines;               /* default 1: an image that looks like several stacked
+                                      text lines is cut into them, each read on its own
+                                      (see "Lines" below); 0: always read as one line */
 } crnn_params;
 
 crnn_params crnn_default_params(void);
@@ -194,6 +218,10 @@ typedef struct {
     int rejected;             /* confidence < params.min_confidence: text is "", confidence
                                  and log_prob are those of the reading rejected */
     double milliseconds;      /* preprocessing + network + decoding */
+    int lines;                /* text lines read (1, or more when the image was split): the
+                                 text holds a '\n' between lines */
+    int squeezed;             /* 1 if a line was wider than CRNN_MAX_LINE_WIDTH columns at
+                                 the model's height and was squeezed to it (read poorly) */
 } crnn_result;
 
 void crnn_result_free(crnn_result *result);
@@ -205,7 +233,10 @@ void crnn_recognizer_free(crnn_recognizer *rec);
 /* Threads that share each recognition of this recogniser (default 1: the calling thread
    alone). 2 roughly halves the latency of a single image on an idle 2-core machine; when
    several recognisers already run in parallel, leave it at 1. Keep BLAS single-threaded
-   (openblas_set_num_threads(1)) when using it. Clamped to 1..8. */
+   (openblas_set_num_threads(1)) when using it. Clamped to 1..8. The extra threads never spin
+   on a core another program needs: idle ones sleep after 0.2 ms, and when they fall behind
+   (their core is busy) the calling thread does their share and goes on alone for a while,
+   so a loaded machine costs at most what one thread would. */
 void crnn_recognizer_set_threads(crnn_recognizer *rec, int threads);
 /* The message of the last failed call on this recognizer. */
 const char *crnn_recognizer_error(const crnn_recognizer *rec);
@@ -414,6 +445,12 @@ typedef struct {
     /* output */
     const char *run_dir;       /* checkpoint.bin, best.crnn, log.csv, plot.png (created) */
     int resume;                /* continue from run_dir/checkpoint.bin */
+    int overwrite;             /* start over in a run_dir that holds a run (a checkpoint.bin or
+                                  a best.crnn), removing its files first; without it (or resume)
+                                  such a run_dir is refused: CRNN_ERR_ARG */
+    const char *run_config;    /* text written to run_dir/run.conf (atomically) once the run
+                                  folder is checked: the settings that reproduce the run, for a
+                                  later resume; NULL = none written */
     double checkpoint_seconds; /* default 300 */
     const char *export_path;   /* also copy the best model here */
     int export_half;           /* store the exported model's weights as f16 */

@@ -26,7 +26,7 @@ esac
 shift 2
 build=${BUILD:-build-fuzz}
 CC=${CC:-clang}
-command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (apt-get install clang libomp-dev)" >&2; exit 1; }
+command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (apt-get install clang)" >&2; exit 1; }
 
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
 # The library, built by meson with the sanitizers and libFuzzer's coverage instrumentation.
@@ -38,8 +38,7 @@ fi
 nice -n 19 ninja -C "$build" libcrnn.a >/dev/null
 # stb_image compiled from source so that it is instrumented too (see stb_image_impl.c).
 stb_cflags=$(pkg-config --cflags stb)
-# -fopenmp: the library's intra-image threads (clang's runtime: apt-get install libomp-dev).
-libs="$(pkg-config --libs openblas stb lmdb) -lm -lpthread -fopenmp"
+libs="$(pkg-config --libs openblas stb lmdb) -lm -lpthread"
 if [ ! -f "$build/stb_image_fuzz.o" ] || [ tests/fuzz/stb_image_impl.c -nt "$build/stb_image_fuzz.o" ]; then
     nice -n 19 "$CC" -O1 $flags -fsanitize=fuzzer-no-link $stb_cflags -c tests/fuzz/stb_image_impl.c \
         -o "$build/stb_image_fuzz.o"

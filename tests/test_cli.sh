@@ -33,6 +33,7 @@ M=$T/model.crnn
     { echo "cannot make test images" >&2; exit 1; }
 R() { "$OCR" --model "$M" "$@"; }
 strip_ms() { sed 's/"milliseconds":[0-9.]*//'; }
+SRC=$PWD # the project root (meson runs the test there)
 cd "$T" || exit 1
 IMGS=$(cd img && ls *.png | LC_ALL=C sort | sed 's|^|img/|')
 
@@ -153,7 +154,9 @@ check "bad files: empty file says so" has "$err" "bad/empty.png: empty file"
 check "bad files: dangling link says so" has "$err" "bad/dangling.png: dangling symbolic link"
 check "bad files: huge header says so" has "$err" "50000 x 50000"
 check "bad files: folder named x.png mentioned" has "$err" "bad/x.png: is a folder"
-check "bad files: one stderr line each" lines "$err" 7
+check "bad files: the sub-folder left out without -r mentioned" \
+    has "$err" "ocr-crnn: bad: 1 sub-folder not read (-r reads folders inside folders)"
+check "bad files: one stderr line each" lines "$err" 8
 rout=$(R -q -r bad 2>err.txt)
 check "-r: folder named x.png is descended" has "$rout" "bad/x.png/inner.png"
 check "-r: symlink loop reported" has "$(cat err.txt)" "bad/loop/up: symbolic link loop"
@@ -178,7 +181,30 @@ status=$?
 check "--fail-fast: exit 1" test "$status" -eq 1
 check "--fail-fast: stops at the first failure" same "$out" "$(R bad/a.png img/000000000.png |
     head -1)"
-check "--fail-fast: one error" lines "$(grep -v 'is a folder' err.txt)" 1
+check "--fail-fast: one error" lines "$(grep -v 'is a folder\|not read' err.txt)" 1
+
+# -- folders with nothing to read, formats that are not read ------------------------------------
+mkdir -p tifs empty
+printf 'II*\0\010\0\0\0' >tifs/a.tif
+printf 'II*\0\010\0\0\0' >tifs/b.TIFF
+printf 'RIFF\020\0\0\0WEBPVP8 ' >tifs/c.webp
+echo notes >tifs/notes.txt
+out=$(R tifs 2>err.txt)
+status=$?
+check "a folder of TIFFs: exit 1" test "$status" -eq 1
+check "a folder of TIFFs: nothing printed" same "$out" ""
+check "a folder of TIFFs: says why" has "$(cat err.txt)" \
+    "tifs: no image files in it; 3 files in formats not read (1 .tif, 1 .tiff, 1 .webp): the formats read are PNG, JPEG"
+check "a folder of TIFFs: nothing was read" has "$(cat err.txt)" "nothing was read"
+R empty >/dev/null 2>err.txt
+check "an empty folder: exit 1" test $? -eq 1
+check "an empty folder: says so" has "$(cat err.txt)" "empty: no image files in it (empty)"
+R -q --shard 0/2 empty >/dev/null 2>&1
+check "an empty folder in a --shard: exit 0 (another shard may have the images)" test $? -eq 0
+check "a TIFF named: refused by name, with the formats read" has "$(R tifs/a.tif 2>&1)" \
+    "tifs/a.tif: TIFF images are not read; convert it to one of PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR"
+check "a WebP named: refused by name" has "$(R tifs/c.webp 2>&1)" "WebP images are not read"
+check "-q: no notes" same "$(R -q tifs 2>&1 | grep -c 'formats not read')" "0"
 
 # -- --output -----------------------------------------------------------------------------------
 echo "previous" >res.tsv
@@ -221,6 +247,31 @@ for args in "" "--shard 2/2 img" "--shard x img" "-j 0 img" "--batch 0 img" "- -
     check "usage error: '$args' exits 2" test $? -eq 2
 done
 check "--list of a missing file" has "$(R --list nolist.txt 2>&1)" "nolist.txt: cannot open"
+check "a usage error: the error and a hint, not the whole help" \
+    same "$(R --frobnicate img 2>&1)" "$(printf "ocr-crnn: unrecognized option '--frobnicate'\nTry 'ocr-crnn --help' for the options.")"
+check "no image: the error and a hint" lines "$(R 2>&1)" 2
+check "help is the help" same "$("$OCR" help)" "$("$OCR" --help)"
+check "help COMMAND is the command's help" same "$("$OCR" help train)" "$("$OCR" train --help)"
+"$OCR" help frob >/dev/null 2>&1
+check "help of an unknown command: exit 2" test $? -eq 2
+for cmd in train eval synth; do
+    check "$cmd: a usage error is two lines" lines "$("$OCR" $cmd --frob 2>&1)" 2
+done
+
+# -- synth never overwrites samples unasked ----------------------------------------------------
+"$OCR" synth --count 6 --out sy --seed 2 --no-backgrounds >/dev/null
+before=$(md5sum sy/labels.tsv)
+"$OCR" synth --count 3 --out sy --seed 5 --no-backgrounds >/dev/null 2>err.txt
+check "synth into a folder of samples: refused" test $? -eq 1
+check "synth into a folder of samples: says what is there" has "$(cat err.txt)" \
+    "sy holds samples already (labels.tsv, 6 numbered PNGs): --force replaces them"
+check "synth into a folder of samples: nothing changed" same "$(md5sum sy/labels.tsv)" "$before"
+echo mine >sy/notes.txt
+"$OCR" synth --count 3 --out sy --seed 5 --no-backgrounds --force >/dev/null
+check "synth --force: no stale PNGs beside the new labels" same "$(ls sy)" \
+    "$(printf '000000000.png\n000000001.png\n000000002.png\nlabels.tsv\nnotes.txt')"
+check "synth --words is the word list flag" test "$("$OCR" synth --count 1 --out sw \
+    --words "$SRC/lexicons/en.txt" --no-backgrounds >/dev/null 2>&1; echo $?)" -eq 0
 
 # -- train and eval from the command line, flags from a config file ------------------------------
 cat > train.conf <<CONF
@@ -243,8 +294,78 @@ check "train: checkpoint, best model, log and plot written" \
 check "train --run creates missing parent folders" test -s new/nested/run/checkpoint.bin
 "$OCR" train --config train.conf --run run --steps 5 --resume >train2.log 2>&1
 check "train --resume continues from step 3" has "$(cat train2.log)" "resumed run/checkpoint.bin at step 3"
+# -- a run folder is never replaced unasked; --resume restores the run's configuration -----------
+check "train: run.conf records the run, defaults and all" has "$(cat run/run.conf)" "steps 5"
+check "train: run.conf paths are absolute" has "$(cat run/run.conf)" "data 1:$T/img/labels.tsv"
+sum_before=$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)
+"$OCR" train --config train.conf --run run --steps 2 >again.log 2>&1
+status=$?
+check "train into a run folder: refused (usage, 2)" test "$status" -eq 2
+check "train into a run folder: says how to continue or start over" has "$(cat again.log)" \
+    "run holds a training run already (checkpoint.bin): --resume continues it, --force starts over"
+check "train into a run folder: nothing changed" \
+    same "$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)" "$sum_before"
+"$OCR" train --run run --resume --force >/dev/null 2>&1
+check "train --resume --force: refused" test $? -eq 2
+"$OCR" train --run run --resume --arch small --lr 0.5 >refuse.log 2>&1
+check "resume with another --arch: refused" test $? -eq 2
+check "resume with another --arch: each difference named" has "$(cat refuse.log)" "--lr 0.5 (the run has 0.001)"
+check "resume with another --arch: what may change listed" has "$(cat refuse.log)" \
+    "Only --steps, --val, --val-max, --val-every, --checkpoint-minutes, --threads, --export, --half may change"
+check "resume refused: nothing changed" \
+    same "$(md5sum run/checkpoint.bin run/log.csv run/best.crnn run/run.conf)" "$sum_before"
+check "train: run.conf records --synth-clean" has "$(cat run/run.conf)" "synth-clean 0"
+check "train: run.conf records --synth-clean-fade" has "$(cat run/run.conf)" "synth-clean-fade 0"
+"$OCR" train --run run --resume --synth-clean 0.5 >refuse2.log 2>&1
+check "resume with another --synth-clean: refused (it changes the samples)" test $? -eq 2
+check "resume with another --synth-clean: named" has "$(cat refuse2.log)" \
+    "--synth-clean 0.5 (the run has 0)"
+"$OCR" train --run run2 --data synth --synth-clean 1.5 >/dev/null 2>&1
+check "train --synth-clean 1.5: refused (a fraction)" test $? -eq 2
+"$OCR" train --run run --resume >alone.log 2>&1
+check "--run DIR --resume alone: the run's settings (no --data needed)" test $? -eq 0
+check "--run DIR --resume alone: nothing to do at the run's last step" \
+    has "$(cat alone.log)" "resumed run/checkpoint.bin at step 5"
+check "--run DIR --resume alone: the run's length, not the default 100000" \
+    hasnt "$(cat alone.log)" "/100000"
+"$OCR" train --run run --resume --steps 7 --val-every 3 >extend.log 2>&1
+check "resume --steps 7: extends the run" has "$(cat extend.log)" "step 7/7"
+check "resume --steps 7: says what changed" has "$(cat extend.log)" "--steps 7 on resuming (the run had 5)"
+check "resume --steps 7: run.conf records it" has "$(cat run/run.conf)" "steps 7"
+check "resume --steps 7: the architecture stayed the run's" has "$(cat extend.log)" "bilstm(16)"
+"$OCR" train --config train.conf --run run --steps 7 --val-every 3 --resume >cfg.log 2>&1
+check "resume with the run's --config: accepted" test $? -eq 0
+"$OCR" train --config train.conf --run run --steps 7 --force >force.log 2>&1
+check "train --force: starts over" has "$(cat force.log)" "step 7/7"
+check "train --force: a new log" same "$(grep -c '^1,' run/log.csv)" "1"
+rm run/run.conf
+"$OCR" train --config train.conf --run run --steps 8 --resume >old.log 2>&1
+check "resume a run from before run.conf: the flags given" test $? -eq 0
+check "resume a run from before run.conf: says so" has "$(cat old.log)" "run/run.conf not found"
+check "resume a run from before run.conf: run.conf written" has "$(cat run/run.conf)" "steps 8"
+check "train: a warm-up as long as the run is warned of" has "$(cat train.log)" \
+    "warning: the warm-up (500 steps) is not shorter than the run (3 steps)"
+check "train: ETA in words, not 0.0 h" hasnt "$(cat train.log train2.log)" "ETA 0.0 h"
+"$OCR" train --run noval --data "$T/img" --arch "c8 m2 c16 m2 c16 m2x2s2x1p0x1 c16 m2x2s2x1p0x1 c16k2p0 bilstm16" \
+    --steps 2 --warmup 1 --batch 4 --no-backgrounds >noval.log 2>&1
+check "train without --val: no 'best validation -1'" hasnt "$(cat noval.log)" "-1.0000"
+check "train without --val: says best.crnn is the last model" has "$(cat noval.log)" \
+    "no validation set: best.crnn is the last model"
+check "train --no-backgrounds: recorded" has "$(cat noval/run.conf)" "no-backgrounds"
+
 ev=$("$OCR" eval --model run/best.crnn --data img --json)
 check "eval --json: 20 images scored" has "$ev" '"images":20'
+check "a checkpoint as --model: says what it is and what to use" \
+    has "$(R --model run/checkpoint.bin img/000000000.png 2>&1)" \
+    "run/checkpoint.bin: a training checkpoint, not a model: recognise with best.crnn"
+(printf 'file\tlabel\n'; cat img/labels.tsv) >img/with-header.tsv
+check "eval: an unreadable line is named (a header)" \
+    has "$("$OCR" eval --model run/best.crnn --data img/with-header.tsv)" \
+    "20 (1 unreadable, skipped; the first: img/file: cannot open"
+"$OCR" synth --count 2 --out lmdb --lmdb --seed 1 --no-backgrounds >/dev/null
+check "eval: LMDB's data.mdb named: pass the folder" \
+    has "$("$OCR" eval --model run/best.crnn --data lmdb/data.mdb 2>&1)" \
+    "lmdb/data.mdb: a file of an LMDB database: pass the LMDB's folder (lmdb)"
 check "train: a bad flag value is a usage error" test "$("$OCR" train --run r --data x --lr abc \
     >/dev/null 2>&1; echo $?)" -eq 2
 

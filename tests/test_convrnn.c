@@ -136,7 +136,10 @@ static float *run_forward(const layer_case *L, const float *inp, int training, i
     float *saved = training ? galloc(saved_n) : NULL;
     map_geom gi = mg(&L->gi), go = mg(&L->go);
     const float *w[8];
-    convrnn_forward(out, saved, scratch, inp, weights(L, w), &L->s, &gi, &go, threads);
+    team *tm = threads > 1 ? team_new(threads) : NULL; /* the threads of the recogniser's team */
+    CHECK_MSG(threads < 2 || tm, "no team of %d threads", threads);
+    convrnn_forward(out, saved, scratch, inp, weights(L, w), &L->s, &gi, &go, tm);
+    team_free(tm);
     CHECK_MSG(guard_ok(out, n_out) && guard_ok(scratch, scratch_n) &&
               (!saved || guard_ok(saved, saved_n)), "convrnn forward wrote past a buffer");
     free(scratch);

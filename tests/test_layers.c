@@ -67,6 +67,8 @@ static const conv_cfg conv_cfgs[] = {
 #define N_CONV_CFGS (int)(sizeof conv_cfgs / sizeof conv_cfgs[0])
 
 static void test_conv_forward(void) {
+    team *teams[3] = {NULL, team_new(2), team_new(3)}; /* the caller alone, 2 and 3 threads */
+    CHECK(teams[1] && teams[2]);
     for (int ci = 0; ci < N_CONV_CFGS; ci++) {
         const conv_cfg *cf = &conv_cfgs[ci];
         window2d k = cf->k;
@@ -93,7 +95,7 @@ static void test_conv_forward(void) {
             map_geom mgi = mg(&gi), mgo = mg(&go);
             /* One, two or three threads sharing the work: the same result as plain loops. */
             conv2d_forward(out, cols, cap, inp, wt, bias, cf->cin, cf->cout, k, &mgi, &mgo,
-                           1 + mode % 3);
+                           teams[mode % 3]);
             double *di = to_d(inp, (size_t)cf->cin * gi.total), *dw = to_d(wt, K * cf->cout);
             double *db = to_d(bias, cf->cout), *ref = dalloc((size_t)cf->cout * go.total);
             ref_conv(ref, di, dw, db, cf->cin, cf->cout, k, &gi, &go);
@@ -112,7 +114,7 @@ static void test_conv_forward(void) {
                 float *in1 = extract(inp, cf->cin, &gi, b);
                 float *o1 = galloc((size_t)cf->cout * ao.total);
                 conv2d_forward(o1, cols, cap, in1, wt, bias, cf->cin, cf->cout, k, &mai, &mao,
-                               2);
+                               teams[1]);
                 float *ob = extract(out, cf->cout, &go, b);
                 double dd = max_diff_ff(o1, ob, (size_t)cf->cout * ao.total);
                 CHECK_MSG(dd <= 1e-5, "conv cfg %d: image %d (w=%d) alone differs from in batch "
@@ -125,6 +127,8 @@ static void test_conv_forward(void) {
             free(di), free(dw), free(db), free(ref);
         }
     }
+    team_free(teams[1]);
+    team_free(teams[2]);
 }
 
 typedef struct {

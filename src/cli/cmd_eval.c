@@ -106,6 +106,8 @@ int cmd_eval(int argc, char **argv) {
     decode_options dopt;
     decode_options_init(&dopt);
     optind = 1;
+    static char prog[] = "ocr-crnn eval"; /* getopt's own messages start with argv[0] */
+    argv[0] = prog;
     while ((c = getopt_long(argc, argv, "d:m:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
@@ -126,13 +128,14 @@ int cmd_eval(int argc, char **argv) {
                 if (decode_options_parse(&dopt, c, optarg, "ocr-crnn eval") != 0) return 2;
                 break;
             }
-            usage(stderr);
+            cli_usage_hint("eval");
             return 2;
         }
     }
     if (!data || optind < argc) {
-        fprintf(stderr, "ocr-crnn eval: %s\n", data ? "unexpected argument" : "--data SET is required");
-        usage(stderr);
+        if (data) fprintf(stderr, "ocr-crnn eval: unexpected argument '%s'\n", argv[optind]);
+        else fprintf(stderr, "ocr-crnn eval: --data SET is required\n");
+        cli_usage_hint("eval");
         return 2;
     }
     crnn_model *model = cli_load_model(model_path);
@@ -210,6 +213,11 @@ int cmd_eval(int argc, char **argv) {
         printf(",\"images\":%d,\"unreadable\":%d,\"word_accuracy\":%.6f,\"word_accuracy_exact\":%.6f,"
                "\"one_minus_ned\":%.6f,\"images_per_second\":%.1f,",
                v.n, v.unreadable, sc.alnum, sc.exact, sc.one_minus_ned, ips);
+        if (v.unreadable) {
+            printf("\"first_unreadable\":");
+            json_write_string(stdout, v.first_unreadable);
+            printf(",");
+        }
         if (min_confidence > 0)
             printf("\"rejected\":%d,\"word_accuracy_accepted\":%.6f,"
                    "\"word_accuracy_exact_accepted\":%.6f,",
@@ -236,7 +244,10 @@ int cmd_eval(int argc, char **argv) {
         printf("]}\n");
     } else if (!list_errors) {
         printf("data                 %s\n", data);
-        printf("images               %d (%d unreadable, skipped)\n", v.n, v.unreadable);
+        printf("images               %d", v.n);
+        if (v.unreadable) printf(" (%d unreadable, skipped; the first: %s)", v.unreadable,
+                                 v.first_unreadable);
+        printf("\n");
         printf("word accuracy        %.2f %%   (case-insensitive, 0-9a-z: the benchmark convention)\n", 100 * sc.alnum);
         printf("exact word accuracy  %.2f %%   (case and punctuation count)\n", 100 * sc.exact);
         printf("1 - NED              %.4f\n", sc.one_minus_ned);

@@ -24,12 +24,14 @@ static void on_signal(int sig) { atomic_store(&interrupted, sig); }
 static void print_usage(FILE *f) {
     fprintf(f,
             "usage: ocr-crnn [OPTIONS] IMAGE|FOLDER...\n"
-            "       ocr-crnn train|eval|synth [OPTIONS]   (see ocr-crnn COMMAND --help)\n"
+            "       ocr-crnn train|eval|synth [OPTIONS]   (see ocr-crnn help COMMAND)\n"
             "\n"
-            "Recognises the text in cropped word or text-line images. One image prints its text;\n"
-            "several, or folders, print PATH<TAB>TEXT per line, in input order. '-' reads an\n"
-            "image from stdin. In folders, files named *.png, *.jpg, *.jpeg, *.bmp, *.gif, *.tga,\n"
-            "*.pnm, *.pgm, *.ppm, *.psd, *.hdr are read (sorted by name; hidden names skipped).\n"
+            "Recognises the text in cropped word or text-line images (long lines are read in\n"
+            "overlapping chunks, stacked lines one by one). One image prints its text; several,\n"
+            "or folders, print PATH<TAB>TEXT per line (line breaks in TEXT as \\n), in input\n"
+            "order. '-' reads an image from stdin. In folders, files named *.png, *.jpg, *.jpeg,\n"
+            "*.bmp, *.gif, *.tga, *.pnm, *.pgm, *.ppm, *.psd, *.hdr are read (sorted by name;\n"
+            "hidden names skipped).\n"
             "\n"
             "  -m, --model FILE     model file (default: $OCR_CRNN_MODEL, else an installed\n"
             "                       default.crnn, else the English model built into ocr-crnn)\n"
@@ -42,19 +44,24 @@ static void print_usage(FILE *f) {
             "      --csv            path,text,confidence,error with a header (RFC 4180 quoting)\n"
             "      --jsonl, --json  one JSON object per image: path, text, confidence,\n"
             "                       per-character confidences, milliseconds (with a lexicon\n"
-            "                       also free_text, log_prob); or path, error\n"
+            "                       also free_text, log_prob; lines when read as several,\n"
+            "                       squeezed when too wide); or path, error\n"
             "  -o, --output FILE    write the results to FILE, replaced only when complete\n"
             "      --shard I/N      only the inputs whose path hash mod N is I (0 <= I < N)\n"
             "      --fail-fast      stop at the first input that cannot be read\n"
+            "      --single-line    read every image as one line (by default an image whose\n"
+            "                       rows of ink form stacked lines with empty rows between\n"
+            "                       them is cut into those lines, each read on its own)\n"
             DECODE_OPTIONS_HELP DECODE_EXPLAIN_HELP
             "  -q, --quiet          no progress bar, no notes (errors are still reported)\n"
             "  -h, --help           this help\n"
             "  -V, --version        print the version\n"
             "\n"
             "Unreadable inputs are reported on stderr as 'ocr-crnn: PATH: reason' and skipped.\n"
-            "Exit status: 0 all inputs read, 1 some failed (the others are still printed),\n"
-            "2 usage error, 128 + signal when interrupted (130: Ctrl-C). An interrupted or\n"
-            "--fail-fast run leaves any previous --output file as it was.\n",
+            "Exit status: 0 all inputs read, 1 some failed (the others are still printed) or\n"
+            "no image was found at all (except in a --shard), 2 usage error, 128 + signal when\n"
+            "interrupted (130: Ctrl-C). An interrupted or --fail-fast run leaves any previous\n"
+            "--output file as it was.\n",
             PIPELINE_DEFAULT_BATCH);
 }
 
@@ -141,7 +148,8 @@ static int is_folder(const char *path) {
     return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-enum { OPT_JSON = 256, OPT_TSV, OPT_CSV, OPT_LIST, OPT_SHARD, OPT_FAIL_FAST, OPT_BATCH };
+enum { OPT_JSON = 256, OPT_TSV, OPT_CSV, OPT_LIST, OPT_SHARD, OPT_FAIL_FAST, OPT_BATCH,
+       OPT_SINGLE_LINE };
 
 int cmd_recognize(int argc, char **argv) {
     static const struct option opts[] = {
@@ -152,6 +160,7 @@ int cmd_recognize(int argc, char **argv) {
         {"list", required_argument, 0, OPT_LIST}, {"output", required_argument, 0, 'o'},
         {"shard", required_argument, 0, OPT_SHARD}, {"fail-fast", no_argument, 0, OPT_FAIL_FAST},
         {"batch", required_argument, 0, OPT_BATCH}, {"quiet", no_argument, 0, 'q'},
+        {"single-line", no_argument, 0, OPT_SINGLE_LINE},
         {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
         DECODE_LONG_OPTIONS,                    {0, 0, 0, 0}};
     recognize_options o;
@@ -162,6 +171,8 @@ int cmd_recognize(int argc, char **argv) {
     decode_options_init(&o.decode);
     int c;
     optind = 1;
+    static char prog[] = "ocr-crnn"; /* getopt's own messages start with argv[0] */
+    argv[0] = prog;
     while ((c = getopt_long(argc, argv, "m:j:t:ro:qhV", opts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model_path = optarg; break;
@@ -195,6 +206,7 @@ int cmd_recognize(int argc, char **argv) {
             }
             break;
         case OPT_FAIL_FAST: o.fail_fast = 1; break;
+        case OPT_SINGLE_LINE: o.decode.params.split_lines = 0; break;
         case 'q': o.quiet = 1; break;
         case 'h': print_usage(stdout); return 0;
         case 'V': printf("ocr-crnn %s\n", CRNN_VERSION_STRING); return 0;
@@ -203,7 +215,7 @@ int cmd_recognize(int argc, char **argv) {
                 if (decode_options_parse(&o.decode, c, optarg, "ocr-crnn") != 0) return 2;
                 break;
             }
-            print_usage(stderr);
+            cli_usage_hint(NULL);
             return 2;
         }
     }
@@ -211,7 +223,7 @@ int cmd_recognize(int argc, char **argv) {
     o.in.n_args = argc - optind;
     if (o.in.n_args < 1 && !o.in.list_path) {
         fprintf(stderr, "ocr-crnn: no image given\n");
-        print_usage(stderr);
+        cli_usage_hint(NULL);
         return 2;
     }
     int stdin_uses = o.in.list_path && !strcmp(o.in.list_path, "-"), folders = 0;
@@ -293,6 +305,7 @@ int cmd_recognize(int argc, char **argv) {
     po.batch = o.batch;
     po.quiet = o.quiet;
     po.fail_fast = o.fail_fast;
+    po.nothing_is_fine = o.in.shard_count > 1; /* a shard may get none of a few inputs */
     po.choose_params = choose_params;
     po.release_params = release_params;
     po.params_user = &choice;

@@ -25,6 +25,19 @@
 #include "cli/inputs.h"
 #include "util/util.h"
 
+/* What a folder held besides the entries kept, for its note (see folder_note). */
+#define MAX_UNREAD_KINDS 8
+typedef struct {
+    long images;          /* files named as images read */
+    long folders_skipped; /* sub-folders, without -r */
+    long other;           /* files of no image format */
+    int n_unread;         /* image formats not read, by extension */
+    struct unread_kind {
+        char ext[8];
+        long count;
+    } unread[MAX_UNREAD_KINDS];
+} folder_tally;
+
 typedef struct {
     char *path;    /* the folder as it is printed */
     char *arena;   /* entries as [d_type byte][name NUL], back to back */
@@ -32,6 +45,7 @@ typedef struct {
     size_t n, next;
     dev_t dev;
     ino_t ino;
+    folder_tally tally;
 } level;
 
 struct input_walker {
@@ -47,6 +61,9 @@ struct input_walker {
 
 static const char *const image_exts[] = {"png", "jpg", "jpeg", "bmp", "gif", "tga",
                                          "pnm", "pgm", "ppm", "psd", "hdr"};
+/* Image formats people keep crops in that are not read: a folder of them gets a note. */
+static const char *const unread_exts[] = {"tif", "tiff", "webp", "heic", "heif", "avif",
+                                          "jp2",  "jxl",  "ico",  "svg"};
 
 int input_is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
@@ -132,6 +149,28 @@ static int keep_entry(const input_walker *w, const struct dirent *e) {
            (e->d_type == DT_DIR || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN);
 }
 
+/* Counts an entry that keep_entry left out. */
+static void tally_skipped(const input_walker *w, folder_tally *t, const struct dirent *e) {
+    if (e->d_type == DT_DIR && !w->o.recursive) {
+        t->folders_skipped++;
+        return;
+    }
+    const char *dot = strrchr(e->d_name, '.');
+    for (size_t i = 0; dot && i < sizeof unread_exts / sizeof unread_exts[0]; i++) {
+        if (strcasecmp(dot + 1, unread_exts[i]) != 0) continue;
+        int k = 0;
+        while (k < t->n_unread && strcmp(t->unread[k].ext, unread_exts[i]) != 0) k++;
+        if (k == t->n_unread) {
+            if (k == MAX_UNREAD_KINDS) break;
+            snprintf(t->unread[k].ext, sizeof t->unread[k].ext, "%s", unread_exts[i]);
+            t->n_unread++;
+        }
+        t->unread[k].count++;
+        return;
+    }
+    t->other++;
+}
+
 /* Reads and sorts one folder and pushes it. Returns 0, or an errno value. */
 static int push_level(input_walker *w, const char *path, dev_t dev, ino_t ino) {
     DIR *d = opendir(path);
@@ -147,7 +186,12 @@ static int push_level(input_walker *w, const char *path, dev_t dev, ino_t ino) {
             e = errno;
             break;
         }
-        if (!keep_entry(w, ent)) continue;
+        if (ent->d_name[0] == '.') continue;
+        if (!keep_entry(w, ent)) {
+            tally_skipped(w, &L.tally, ent);
+            continue;
+        }
+        L.tally.images += input_is_image_name(ent->d_name);
         size_t len = strlen(ent->d_name);
         if (used + len + 2 > cap) {
             size_t nc = cap ? cap * 2 : 4096;
@@ -177,7 +221,7 @@ static int push_level(input_walker *w, const char *path, dev_t dev, ino_t ino) {
             L.names[i] = L.arena + off + 1;
             off += strlen(L.names[i]) + 2;
         }
-        qsort(L.names, L.n, sizeof *L.names, cmp_names);
+        if (L.n) qsort(L.names, L.n, sizeof *L.names, cmp_names); /* none: names is NULL */
     }
     if (!e && w->depth == w->stack_cap) {
         int nc = w->stack_cap ? w->stack_cap * 2 : 16;
@@ -240,15 +284,53 @@ static const char *stat_failure(const char *path, int e, char *buf, size_t size)
     return strerror(e);
 }
 
-/* Descends into a folder, or explains why not. Returns 1 if an item was produced. */
+/* What is worth saying about a folder just read (kept: the entries it will visit), or "":
+   files in image formats that are not read, sub-folders left out without -r, and for a
+   folder named as an input, that there is nothing in it to read (a folder of TIFFs, an
+   empty folder). */
+typedef struct unread_kind unread_kind;
+
+static int cmp_unread(const void *a, const void *b) {
+    return strcmp(((const unread_kind *)a)->ext, ((const unread_kind *)b)->ext);
+}
+
+static void folder_note(folder_tally *t, size_t kept, int named, char *out, size_t size) {
+    size_t n = 0;
+    out[0] = 0;
+    /* in the order of their names, not of the folder's listing */
+    qsort(t->unread, (size_t)t->n_unread, sizeof t->unread[0], cmp_unread);
+#define NOTE(...) (n += (size_t)snprintf(out + n, n < size ? size - n : 0, __VA_ARGS__))
+    long unread = 0;
+    for (int k = 0; k < t->n_unread; k++) unread += t->unread[k].count;
+    if (named && kept == 0)
+        NOTE("no image files in it%s", t->other || unread || t->folders_skipped ? "" : " (empty)");
+    if (unread) {
+        NOTE("%s%ld file%s in formats not read (", n ? "; " : "", unread, unread == 1 ? "" : "s");
+        for (int k = 0; k < t->n_unread; k++)
+            NOTE("%s%ld .%s", k ? ", " : "", t->unread[k].count, t->unread[k].ext);
+        NOTE("): the formats read are PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR");
+    }
+    if (t->folders_skipped)
+        NOTE("%s%ld sub-folder%s not read (-r reads folders inside folders)", n ? "; " : "",
+             t->folders_skipped, t->folders_skipped == 1 ? "" : "s");
+#undef NOTE
+}
+
+/* Descends into a folder, or explains why not. Returns 1 if an item was produced: an error,
+   or a note about what the folder holds (its entries follow). */
 static int enter_folder(input_walker *w, input_item *item, char *path, const struct stat *st) {
     for (int i = 0; i < w->depth; i++)
         if (w->stack[i].dev == st->st_dev && w->stack[i].ino == st->st_ino)
             return make_item(w, item, INPUT_ERROR, path,
                              "symbolic link loop: leads back to %s, not followed",
                              w->stack[i].path);
+    int named = w->depth == 0;
     int e = push_level(w, path, st->st_dev, st->st_ino);
     if (e) return make_item(w, item, INPUT_ERROR, path, "cannot read the folder: %s", strerror(e));
+    char note[600];
+    level *L = &w->stack[w->depth - 1];
+    folder_note(&L->tally, L->n, named, note, sizeof note);
+    if (note[0]) return make_item(w, item, INPUT_NOTE, path, "%s", note);
     free(path);
     return 0;
 }

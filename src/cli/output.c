@@ -96,7 +96,15 @@ void out_result(out_sink *o, const char *path, const crnn_result *res) {
     FILE *f = o->f;
     switch (o->format) {
     case OUT_TEXT: fprintf(f, "%s\n", res->text); break;
-    case OUT_PATH_TEXT: fprintf(f, "%s\t%s\n", path, res->text); break;
+    case OUT_PATH_TEXT: /* one line per image: the line breaks of a text read as several
+                           lines are written as \n */
+        fprintf(f, "%s\t", path);
+        for (const char *p = res->text; *p; p++) {
+            if (*p == '\n') fputs("\\n", f);
+            else fputc(*p, f);
+        }
+        fputc('\n', f);
+        break;
     case OUT_TSV:
         tsv_field(f, path);
         fputc('\t', f);
@@ -127,6 +135,8 @@ void out_result(out_sink *o, const char *path, const crnn_result *res) {
             else fputs("null", f);
             fprintf(f, ",\"fallback\":%s", res->fallback ? "true" : "false");
         }
+        if (res->lines > 1) fprintf(f, ",\"lines\":%d", res->lines);
+        if (res->squeezed) fputs(",\"squeezed\":true", f);
         if (o->with_rejected) fprintf(f, ",\"rejected\":%s", res->rejected ? "true" : "false");
         /* %.4g: a confidence of 1e-9 must not print as 0.0000, and four digits are all that
            stay the same whatever the batching; JSON has no -inf */

@@ -110,7 +110,7 @@ static void decode_slot(const run_state *st, slot *s) {
     /* The width at the model's height, as the network will see it: to budget batches. */
     int ih = crnn_model_input_height(st->model);
     long cols = ((long)s->width * ih + s->height / 2) / s->height;
-    s->columns = cols < 1 ? 1 : cols > CRNN_MAX_INPUT_WIDTH ? CRNN_MAX_INPUT_WIDTH : (int)cols;
+    s->columns = cols < 1 ? 1 : cols > CRNN_MAX_LINE_WIDTH ? CRNN_MAX_LINE_WIDTH : (int)cols;
     s->decode_ms = (now_seconds() - t0) * 1000.0;
 }
 
@@ -253,6 +253,17 @@ static void emit(const pipeline_options *o, out_sink *out, progress_bar *bar, sl
     }
     t->done++;
     if (s->kind != INPUT_ERROR && s->ok) {
+        if (!o->quiet && (s->res.lines > 1 || s->res.squeezed)) {
+            progress_clear(bar);
+            if (s->res.lines > 1)
+                fprintf(stderr, "ocr-crnn: %s: read as %d text lines, cut where empty rows "
+                        "separate them (--single-line reads it as one)\n", s->path,
+                        s->res.lines);
+            if (s->res.squeezed)
+                fprintf(stderr, "ocr-crnn: %s: a line wider than %d columns at the model's "
+                        "height was squeezed to fit and reads poorly\n", s->path,
+                        CRNN_MAX_LINE_WIDTH);
+        }
         if (bar->stdout_tty && !out->tmp_path) progress_clear(bar);
         out_result(out, s->path, &s->res);
         crnn_result_free(&s->res);
@@ -371,6 +382,11 @@ int pipeline_run(const pipeline_options *o, const crnn_model *model, input_walke
         return 128 + atomic_load(o->interrupted);
     }
     progress_finish(bar, t.done, t.failed);
+    if (t.done == 0 && !status && !o->nothing_is_fine) {
+        /* A folder of TIFFs, an empty folder: the notes above said why. */
+        fprintf(stderr, "ocr-crnn: nothing was read: no image files among the inputs\n");
+        return 1;
+    }
     return status ? status : t.failed ? 1 : 0;
 }
 

@@ -28,6 +28,7 @@ typedef struct {
     int batch;         /* images per chunk and at most per network pass */
     int quiet;         /* no notes on stderr */
     int fail_fast;     /* stop after the first failed input (in input order) */
+    int nothing_is_fine; /* no inputs at all is success (one --shard of a few), not exit 1 */
     params_choose_fn choose_params;
     params_release_fn release_params; /* may be NULL */
     void *params_user;
@@ -36,7 +37,7 @@ typedef struct {
 } pipeline_options;
 
 /* Recognises every input of walker, writing results to out and problems to stderr. Returns
-   the exit status: 0 all read, 1 some failed, 128 + signal if interrupted. */
+   the exit status: 0 all read, 1 some failed or none found, 128 + signal if interrupted. */
 int pipeline_run(const pipeline_options *o, const crnn_model *model, input_walker *walker,
                  out_sink *out, progress_bar *bar);
 

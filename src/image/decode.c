@@ -19,6 +19,27 @@ static int png_header_size(const unsigned char *p, size_t size, uint32_t *w, uin
     return 1;
 }
 
+/* Formats people have that stb_image does not read, by their signatures: named in the
+   refusal, so that "unknown image type" does not leave one guessing. */
+static const char *unread_format(const unsigned char *p, size_t size) {
+    if (size >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4))) return "TIFF";
+    if (size >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4)) return "WebP";
+    if (size >= 12 && !memcmp(p + 4, "ftyp", 4)) {
+        if (!memcmp(p + 8, "avif", 4) || !memcmp(p + 8, "avis", 4)) return "AVIF";
+        if (!memcmp(p + 8, "hei", 3) || !memcmp(p + 8, "mif1", 4) || !memcmp(p + 8, "msf1", 4))
+            return "HEIF/HEIC";
+        if (!memcmp(p + 8, "jp2 ", 4)) return "JPEG 2000";
+    }
+    if (size >= 12 && !memcmp(p, "\0\0\0\x0cjP  ", 8)) return "JPEG 2000";
+    if ((size >= 2 && p[0] == 0xff && p[1] == 0x0a) ||
+        (size >= 12 && !memcmp(p, "\0\0\0\x0cJXL ", 8)))
+        return "JPEG XL";
+    if (size >= 4 && !memcmp(p, "\0\0\1\0", 4)) return "ICO";
+    if (size >= 5 && !memcmp(p, "%PDF-", 5)) return "PDF";
+    if (size >= 5 && (!memcmp(p, "<?xml", 5) || !memcmp(p, "<svg", 4))) return "SVG (XML)";
+    return NULL;
+}
+
 crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, const char *name,
                                               int channels, uint8_t **pixels, int *width,
                                               int *height, crnn_error *err) {
@@ -42,7 +63,12 @@ crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, con
             return set_error(err, CRNN_ERR_LIMIT, "%s: PNG header claims %u x %u pixels, over "
                              "the limit (%d per side, %u in all)", name, pw, ph,
                              CRNN_MAX_IMAGE_SIDE, CRNN_MAX_IMAGE_PIXELS);
-        return set_error(err, CRNN_ERR_IMAGE, "%s: not a readable image (%s)", name,
+        const char *format = unread_format(data, size);
+        if (format)
+            return set_error(err, CRNN_ERR_IMAGE, "%s: %s images are not read; convert it to "
+                             "one of " IMAGE_FORMATS_READ, name, format);
+        return set_error(err, CRNN_ERR_IMAGE, "%s: not a readable image (%s); the formats read "
+                         "are " IMAGE_FORMATS_READ, name,
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
     }
     if (w < 1 || h < 1)

@@ -7,6 +7,9 @@
 
 #include "crnn.h"
 
+/* For messages: the formats crnn_image_decode_* reads. */
+#define IMAGE_FORMATS_READ "PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR"
+
 /* A progressive JPEG's scans are each a pass over the whole image; real encoders write up to
    a few dozen. */
 #define IMAGE_MAX_JPEG_SCANS 100
@@ -37,8 +40,11 @@ static inline int image_channels(const crnn_image *img) { return img->channels =
 uint8_t *image_convert(const crnn_image *img, int channels);
 
 /* The width an image of w × h gets at the model's input height: aspect kept, clamped to
-   [min_width, CRNN_MAX_INPUT_WIDTH]. */
+   [min_width, CRNN_MAX_INPUT_WIDTH] (the widest one network pass reads; the recogniser reads
+   wider lines in chunks, up to CRNN_MAX_LINE_WIDTH). */
 int image_input_width(int w, int h, int input_height, int min_width);
+/* The same up to CRNN_MAX_LINE_WIDTH: a line as the recogniser reads it. */
+int image_line_width(int w, int h, int input_height, int min_width);
 
 /* Scales img to input_height rows and out_width columns (from image_input_width), then maps
    pixels to (v/255 − mean)/std. Images narrower than their aspect would allow are centred on
@@ -48,6 +54,25 @@ int image_input_width(int w, int h, int input_height, int min_width);
    image already input_height tall at its natural width passes through exactly. */
 void image_to_input(float *out, size_t plane_stride, float *scratch, const crnn_image *img,
                     int input_height, int out_width, float mean, float std);
+
+/* The same, rows row_stride floats apart (a line written into a wider picture). */
+void image_to_input_strided(float *out, size_t plane_stride, size_t row_stride, float *scratch,
+                            const crnn_image *img, int input_height, int out_width, float mean,
+                            float std);
+
+/* A text line of an image: its rows [top, bottom), and among them the rows and the columns
+   [ink_left, ink_right) with ink (all of them when the splitter had no opinion). */
+typedef struct {
+    int top, bottom;
+    int ink_top, ink_bottom;
+    int ink_left, ink_right;
+} image_line;
+
+/* The simple line splitter (lines.c): finds text lines stacked with clear space between them
+   by the rows of ink of the Otsu-binarised crop (a grey image). Returns the number of lines n (1 to
+   max_lines; 1, the whole image, when it does not clearly look like several lines), top to
+   bottom, or 0 when out of memory. Not a detector: see lines.c. */
+int image_find_lines(const crnn_image *img, image_line *lines, int max_lines);
 
 /* Resamples a grey float image (h × w) to (oh × ow): area averaging where it shrinks,
    bilinear where it grows; identity when the size is unchanged. tmp holds h × ow floats. */

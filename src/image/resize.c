@@ -6,13 +6,18 @@
 
 #include "image/image.h"
 
-int image_input_width(int w, int h, int input_height, int min_width) {
+int image_line_width(int w, int h, int input_height, int min_width) {
     double scaled = (double)w * input_height / (double)h;
+    if (scaled > CRNN_MAX_LINE_WIDTH) return CRNN_MAX_LINE_WIDTH; /* extreme aspect: squash */
     long ow = lround(scaled);
     if (ow < min_width) ow = min_width;
     if (ow < 1) ow = 1;
-    if (ow > CRNN_MAX_INPUT_WIDTH) ow = CRNN_MAX_INPUT_WIDTH; /* extreme aspect: squash */
     return (int)ow;
+}
+
+int image_input_width(int w, int h, int input_height, int min_width) {
+    int ow = image_line_width(w, h, input_height, min_width);
+    return ow > CRNN_MAX_INPUT_WIDTH ? CRNN_MAX_INPUT_WIDTH : ow; /* squash */
 }
 
 /* One output sample of a 1-D resampling from n_in to n_out positions, stride apart. */
@@ -48,9 +53,11 @@ void image_resample(float *out, int oh, int ow, const float *in, int h, int w, f
         for (int y = 0; y < oh; y++) out[(size_t)y * ow + x] = sample_1d(tmp + x, h, oh, y, (size_t)ow);
 }
 
-/* One channel of img (byte c of every step-byte pixel) to one input plane. */
-static void channel_to_input(float *out, float *scratch, const crnn_image *img, int c, int step,
-                             int H, int out_width, float mean, float std) {
+/* One channel of img (byte c of every step-byte pixel) to one input plane, its rows
+   row_stride floats apart. */
+static void channel_to_input(float *out, size_t row_stride, float *scratch,
+                             const crnn_image *img, int c, int step, int H, int out_width,
+                             float mean, float std) {
     int natural = (int)lround((double)img->width * H / img->height);
     if (natural < 1) natural = 1;
     int content = natural < out_width ? natural : out_width;
@@ -73,7 +80,7 @@ static void channel_to_input(float *out, float *scratch, const crnn_image *img, 
     float off = mean / std;
     if (img->height == H && content == img->width) {
         for (int y = 0; y < H; y++) {
-            float *row = out + (size_t)y * out_width;
+            float *row = out + (size_t)y * row_stride;
             for (int x = 0; x < out_width; x++) {
                 int sx = x - x0;
                 float v = (sx >= 0 && sx < content) ? px[(size_t)y * img->stride + (size_t)sx * step] : bg;
@@ -115,16 +122,23 @@ static void channel_to_input(float *out, float *scratch, const crnn_image *img, 
         for (int y = 0; y < H; y++) {
             float v = (sx >= 0 && sx < content) ? sample_1d(scratch + sx, img->height, H, y, (size_t)content)
                                                 : bg;
-            out[(size_t)y * out_width + x] = v * inv - off;
+            out[(size_t)y * row_stride + x] = v * inv - off;
         }
     }
 }
 
 void image_to_input(float *out, size_t plane_stride, float *scratch, const crnn_image *img, int H,
                     int out_width, float mean, float std) {
+    image_to_input_strided(out, plane_stride, (size_t)out_width, scratch, img, H, out_width, mean,
+                           std);
+}
+
+void image_to_input_strided(float *out, size_t plane_stride, size_t row_stride, float *scratch,
+                            const crnn_image *img, int H, int out_width, float mean, float std) {
     const int nc = image_channels(img);
     for (int c = 0; c < nc; c++)
-        channel_to_input(out + (size_t)c * plane_stride, scratch, img, c, nc, H, out_width, mean, std);
+        channel_to_input(out + (size_t)c * plane_stride, row_stride, scratch, img, c, nc, H,
+                         out_width, mean, std);
 }
 
 uint8_t *image_convert(const crnn_image *img, int channels) {

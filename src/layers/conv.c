@@ -165,22 +165,36 @@ static layer_need need(const model_layer *l, const act_shape *in, const act_shap
     return n;
 }
 
+/* ReLU in place over contiguous channel ranges, one range a part of the layer's team job. */
+typedef struct {
+    float *p;
+    size_t per_channel;
+    int channels;
+} relu_job;
+
+static void relu_part(void *arg, int part, int parts) {
+    const relu_job *j = arg;
+    size_t a = j->per_channel * (size_t)(j->channels * part / parts);
+    size_t e = j->per_channel * (size_t)(j->channels * (part + 1) / parts);
+    relu_forward(j->p + a, j->p + a, e - a);
+}
+
 static void forward(const layer_call *c) {
     const model_layer *l = c->l;
     const size_t P = c->out->g.total;
     const float *W = layer_param(c, CONV_WEIGHT), *bias = layer_param(c, CONV_BIAS);
     int bn = has_bn(l) && !c->m->bn_folded;
-    int nt = c->training || c->threads < 1 ? 1 : c->threads;
+    team *tm = c->training ? NULL : c->team;
     if (bn && c->training) {
         float *pre = c->saved, *mean = pre + (size_t)l->out_c * P, *rstd = mean + l->out_c;
         float *var = rstd + l->out_c;
         conv2d_forward(pre, c->scratch, c->scratch_n, c->x, W, bias, l->in_c, l->out_c,
-                       window(l), &c->in->g, &c->out->g, 1);
+                       window(l), &c->in->g, &c->out->g, NULL);
         batchnorm_forward(c->y, mean, rstd, var, pre, layer_param(c, CONV_BN_WEIGHT),
                           layer_param(c, CONV_BN_BIAS), l->out_c, P);
     } else {
         conv2d_forward(c->y, c->scratch, c->scratch_n, c->x, W, bias, l->in_c, l->out_c,
-                       window(l), &c->in->g, &c->out->g, nt);
+                       window(l), &c->in->g, &c->out->g, tm);
         if (bn) { /* evaluation of an unfolded model (training's validation): running stats */
             const float *t[6];
             for (int k = 0; k < 6; k++) t[k] = layer_param(c, k);
@@ -193,12 +207,8 @@ static void forward(const layer_call *c) {
         }
     }
     if (CONV_FLAGS(l) & CONV_FLAG_RELU) {
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-        for (int part = 0; part < nt; part++) { /* channel ranges: contiguous */
-            size_t a = P * (size_t)(l->out_c * part / nt);
-            size_t e = P * (size_t)(l->out_c * (part + 1) / nt);
-            relu_forward(c->y + a, c->y + a, e - a);
-        }
+        relu_job job = {c->y, P, l->out_c};
+        team_run(tm, team_threads(tm), relu_part, &job);
     }
 }
 

@@ -132,7 +132,7 @@ static void forward(const layer_call *c) {
     const float *w[8];
     for (int k = 0; k < c->l->n_tensors; k++) w[k] = layer_param(c, k);
     convrnn_forward(c->y, c->saved, c->scratch, c->x, w, &s, &c->in->g, &c->out->g,
-                    c->training ? 1 : c->threads);
+                    c->training ? NULL : c->team);
 }
 
 static void backward(const layer_call *c) {

@@ -46,7 +46,8 @@ typedef struct {
     float *scratch;      /* layer_need.scratch (forward) or .back_scratch (backward) floats */
     size_t scratch_n;
     int training;
-    int threads;         /* inference: threads that may share this layer (1 = the caller) */
+    team *team;          /* inference: threads that may share this layer (util/team.h), or
+                            NULL: the caller alone (always in training) */
     /* backward only */
     const float *dy;     /* d loss / d y */
     float *dx;           /* d loss / d x, accumulated (+=); NULL where nobody needs it */

@@ -61,17 +61,21 @@ static layer_need need(const model_layer *l, const act_shape *in, const act_shap
     return n;
 }
 
-static void forward(const layer_call *c) {
+/* One part of the layer's team job: a range of channels. */
+static void pool_part(void *arg, int part, int parts) {
+    const layer_call *c = arg;
     const model_layer *l = c->l;
-    int *arg = c->training ? (int *)c->saved : NULL;
+    int *argmax = c->training ? (int *)c->saved : NULL;
     const size_t Pin = c->in->g.total, Pout = c->out->g.total;
-    int nt = c->training || c->threads < 1 ? 1 : c->threads;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-    for (int part = 0; part < nt; part++) { /* each thread a range of channels */
-        int c0 = l->out_c * part / nt, c1 = l->out_c * (part + 1) / nt;
-        maxpool_forward(c->y + (size_t)c0 * Pout, arg ? arg + (size_t)c0 * Pout : NULL,
-                        c->x + (size_t)c0 * Pin, c1 - c0, window(l), &c->in->g, &c->out->g);
-    }
+    int c0 = l->out_c * part / parts, c1 = l->out_c * (part + 1) / parts;
+    maxpool_forward(c->y + (size_t)c0 * Pout, argmax ? argmax + (size_t)c0 * Pout : NULL,
+                    c->x + (size_t)c0 * Pin, c1 - c0, window(l), &c->in->g, &c->out->g);
+}
+
+static void forward(const layer_call *c) {
+    team *tm = c->training ? NULL : c->team;
+    layer_call job = *c; /* the parts' argument (team_fn takes it writable) */
+    team_run(tm, team_threads(tm), pool_part, &job);
 }
 
 static void backward(const layer_call *c) {

@@ -102,32 +102,36 @@ static layer_need need(const model_layer *l, const act_shape *in, const act_shap
     return n;
 }
 
-static void forward(const layer_call *c) {
+/* Direction d of the layer: one part of its team job. Each direction has its own state and
+   step scratch, so that the two can run side by side on two threads (inference with
+   network_set_threads). */
+static void direction_forward(void *arg, int d, int nd) {
+    (void)nd;
+    const layer_call *c = arg;
     const model_layer *l = c->l;
-    const int B = c->in->g.n, T = c->in->T, H = RNN_HIDDEN(l), nd = dirs(l);
+    const int B = c->in->g.n, T = c->in->T, H = RNN_HIDDEN(l);
     const size_t BT = c->in->g.total, state_n = state_floats(l, B), step_n = step_floats(l, B);
     const size_t per_dir = gates_floats(l, BT) + cells_floats(l, BT);
     float *gates_base = c->training ? c->saved : c->scratch + 2 * (state_n + step_n);
     const size_t gates_stride = c->training ? per_dir : gates_floats(l, BT);
-    /* Each direction has its own state and step scratch, so that the two can run side by
-       side on two threads (inference with network_set_threads). */
-    int par = !c->training && c->threads > 1 && nd == 2;
-#pragma omp parallel for num_threads(2) schedule(static, 1) if (par)
-    for (int d = 0; d < nd; d++) {
-        const float *w_ih = layer_param(c, RNN_TENSOR(d, RNN_W_IH));
-        const float *w_hh = layer_param(c, RNN_TENSOR(d, RNN_W_HH));
-        const float *b_ih = layer_param(c, RNN_TENSOR(d, RNN_B_IH));
-        const float *b_hh = layer_param(c, RNN_TENSOR(d, RNN_B_HH));
-        float *gates = gates_base + d * gates_stride;
-        float *state = c->scratch + d * state_n, *step = c->scratch + 2 * state_n + d * step_n;
-        if (is_lstm(l))
-            lstm_forward(c->y, l->out_c, d * H, gates,
-                         c->training ? gates + gates_floats(l, BT) : NULL, state, step, c->x,
-                         w_ih, w_hh, b_ih, b_hh, c->in->g.w, B, T, l->in_c, H, d);
-        else
-            gru_forward(c->y, l->out_c, d * H, gates, state, step, c->x, w_ih, w_hh, b_ih, b_hh,
-                        c->in->g.w, B, T, l->in_c, H, d);
-    }
+    const float *w_ih = layer_param(c, RNN_TENSOR(d, RNN_W_IH));
+    const float *w_hh = layer_param(c, RNN_TENSOR(d, RNN_W_HH));
+    const float *b_ih = layer_param(c, RNN_TENSOR(d, RNN_B_IH));
+    const float *b_hh = layer_param(c, RNN_TENSOR(d, RNN_B_HH));
+    float *gates = gates_base + d * gates_stride;
+    float *state = c->scratch + d * state_n, *step = c->scratch + 2 * state_n + d * step_n;
+    if (is_lstm(l))
+        lstm_forward(c->y, l->out_c, d * H, gates,
+                     c->training ? gates + gates_floats(l, BT) : NULL, state, step, c->x,
+                     w_ih, w_hh, b_ih, b_hh, c->in->g.w, B, T, l->in_c, H, d);
+    else
+        gru_forward(c->y, l->out_c, d * H, gates, state, step, c->x, w_ih, w_hh, b_ih, b_hh,
+                    c->in->g.w, B, T, l->in_c, H, d);
+}
+
+static void forward(const layer_call *c) {
+    layer_call job = *c; /* the parts' argument (team_fn takes it writable) */
+    team_run(c->training ? NULL : c->team, dirs(c->l), direction_forward, &job);
 }
 
 static void backward(const layer_call *c) {

@@ -72,6 +72,12 @@ crnn_model *model_parse(const unsigned char *data, size_t size, const char *name
         set_error(err, CRNN_ERR_FORMAT, "%s: wrong magic (not an ocr-crnn model file)", name);
         return NULL;
     }
+    if (memcmp(data + 4, "CKPT", 4) == 0) { /* "CRNNCKPT": a trainer's checkpoint.bin */
+        set_error(err, CRNN_ERR_FORMAT, "%s: a training checkpoint, not a model: recognise with "
+                  "best.crnn from its run folder (ocr-crnn train --export FILE also writes the "
+                  "best model elsewhere, --half in f16)", name);
+        return NULL;
+    }
     r->pos = 4;
     uint32_t version = get_u32(r, "version");
     if (version != MODEL_VERSION) {

@@ -1,11 +1,9 @@
 /* conv2d.c — 2-D convolution as im2col + one sgemm per group of images. */
 #include <cblas.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "nn/nn.h"
+#include "util/team.h"
 
 /* Unfolds image b into columns [c0, c0 + hout·wout) of cols (rows Cin·kh·kw, stride ld): the
    rows of units [u_begin, u_end), a unit being one (input channel c, kernel row ki) pair,
@@ -114,13 +112,47 @@ static int next_group(int b0, const map_geom *gout, size_t rows, size_t cap) {
     return b;
 }
 
+/* One group of images [b0, b1) of a convolution, shared among a team in two jobs: each
+   part unfolds a share of the (channel, kernel row) units, then (once all are unfolded) each
+   fills and multiplies a share of the output channels. The products of one small image are
+   too small for BLAS's own threading, but two halves of it run side by side. */
+typedef struct {
+    float *out, *cols;
+    const float *inp, *weight, *bias;
+    int cout, units, b0, b1;
+    size_t K, P, c0, ncols;
+    window2d k;
+    const map_geom *gin, *gout;
+} conv_group;
+
+static void unfold_part(void *arg, int part, int parts) {
+    const conv_group *g = arg;
+    for (int b = g->b0; b < g->b1; b++)
+        im2col(g->cols, g->ncols, g->gout->off[b] - g->c0, g->inp, g->gin->total, g->gin->off[b],
+               g->units * part / parts, g->units * (part + 1) / parts, g->gin->h, g->gin->w[b],
+               g->gout->h, g->gout->w[b], g->k);
+}
+
+static void product_part(void *arg, int part, int parts) {
+    const conv_group *g = arg;
+    int o0 = g->cout * part / parts, o1 = g->cout * (part + 1) / parts;
+    for (int o = o0; o < o1; o++) { /* the bias, which the product adds onto */
+        float b = g->bias ? g->bias[o] : 0.0f;
+        float *row = g->out + (size_t)o * g->P + g->c0;
+        for (size_t p = 0; p < g->ncols; p++) row[p] = b;
+    }
+    if (o1 > o0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)g->ncols,
+                    (int)g->K, 1.0f, g->weight + (size_t)o0 * g->K, (int)g->K, g->cols,
+                    (int)g->ncols, 1.0f, g->out + (size_t)o0 * g->P + g->c0, (int)g->P);
+}
+
 void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
                     const float *weight, const float *bias, int cin, int cout, window2d k,
-                    const map_geom *gin, const map_geom *gout, int threads) {
+                    const map_geom *gin, const map_geom *gout, team *tm) {
     size_t K = (size_t)cin * k.kh * k.kw;
     size_t P = gout->total;
     int pointwise = k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
-    if (threads < 1) threads = 1;
     if (pointwise) { /* 1×1: the input already is the column matrix */
         for (int o = 0; o < cout; o++) {
             float b = bias ? bias[o] : 0.0f;
@@ -130,37 +162,14 @@ void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
                     (int)K, inp, (int)gin->total, 1.0f, out, (int)P);
         return;
     }
-    /* With several threads each unfolds a share of the (channel, kernel row) units, then
-       fills and multiplies a share of the output channels: the products of one small image
-       are too small for BLAS's own threading, but two halves of it run side by side. */
-    const int units = cin * k.kh;
+    const int parts = team_threads(tm);
     for (int b0 = 0; b0 < gout->n;) {
         int b1 = next_group(b0, gout, K, cols_cap);
-        size_t c0 = gout->off[b0];
-        size_t ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - c0;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-        {
-            int part = 0, parts = 1;
-#ifdef _OPENMP
-            part = omp_get_thread_num();
-            parts = omp_get_num_threads();
-#endif
-            for (int b = b0; b < b1; b++)
-                im2col(cols, ncols, gout->off[b] - c0, inp, gin->total, gin->off[b],
-                       units * part / parts, units * (part + 1) / parts, gin->h, gin->w[b],
-                       gout->h, gout->w[b], k);
-#pragma omp barrier
-            int o0 = cout * part / parts, o1 = cout * (part + 1) / parts;
-            for (int o = o0; o < o1; o++) { /* the bias, which the product adds onto */
-                float b = bias ? bias[o] : 0.0f;
-                float *row = out + (size_t)o * P + c0;
-                for (size_t p = 0; p < ncols; p++) row[p] = b;
-            }
-            if (o1 > o0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)ncols,
-                            (int)K, 1.0f, weight + (size_t)o0 * K, (int)K, cols, (int)ncols, 1.0f,
-                            out + (size_t)o0 * P + c0, (int)P);
-        }
+        conv_group g = {out, cols, inp, weight, bias, cout, cin * k.kh, b0, b1, K, P,
+                        gout->off[b0], 0, k, gin, gout};
+        g.ncols = gout->off[b1 - 1] + (size_t)gout->h * gout->w[b1 - 1] - g.c0;
+        team_run(tm, parts, unfold_part, &g);
+        team_run(tm, parts, product_part, &g);
         b0 = b1;
     }
 }

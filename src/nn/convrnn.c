@@ -134,10 +134,43 @@ static void scatter_windows(float *dinp, const float *dframes, const convrnn_sha
    left to right, after the first going right to left. */
 static int last_frame(int d, int T) { return d ? 0 : T - 1; }
 
+/* The windows' recurrent passes, a range of windows a part: windows are independent. */
+typedef struct {
+    const convrnn_shape *s;
+    const float *const *w;
+    float *keep, *state, *frames, *seq;
+    const int *len;
+    keep_layout kl;
+    size_t N;
+} convrnn_job;
+
+static void windows_part(void *arg, int part, int chunks) {
+    const convrnn_job *j = arg;
+    const convrnn_shape *s = j->s;
+    const size_t N = j->N, F = frame_floats(s);
+    const int T = s->k.kw, H = s->hidden, OH = dirs_of(s) * H;
+    size_t n0 = N * (size_t)part / (size_t)chunks, n1 = N * (size_t)(part + 1) / (size_t)chunks;
+    int nb = (int)(n1 - n0);
+    float *st = j->state + n0 * 6 * (size_t)H, *step = st + (size_t)nb * 2 * H;
+    const float *x = j->frames + n0 * T * F;
+    float *y = j->seq + n0 * T * OH;
+    for (int d = 0; d < dirs_of(s); d++) {
+        const float *const *wd = j->w + 4 * d;
+        float *gates = j->keep + j->kl.gates[d] + n0 * T * 4 * H;
+        if (s->lstm)
+            lstm_forward(y, OH, d * H, gates,
+                         j->kl.has_cells ? j->keep + j->kl.cells[d] + n0 * T * H : NULL, st,
+                         step, x, wd[0], wd[1], wd[2], wd[3], j->len + n0, nb, T, (int)F, H, d);
+        else
+            gru_forward(y, OH, d * H, gates, st, step, x, wd[0], wd[1], wd[2], wd[3],
+                        j->len + n0, nb, T, (int)F, H, d);
+    }
+}
+
 void convrnn_forward(float *out, float *saved, float *scratch, const float *inp,
                      const float *const *w, const convrnn_shape *s, const map_geom *gin,
-                     const map_geom *gout, int threads) {
-    const size_t N = gout->total, P = N, F = frame_floats(s);
+                     const map_geom *gout, team *tm) {
+    const size_t N = gout->total, P = N;
     const int T = s->k.kw, H = s->hidden, OH = dirs_of(s) * H, training = saved != NULL;
     float *keep = training ? saved : scratch;
     const keep_layout kl = layout_of(s, N, training);
@@ -146,28 +179,9 @@ void convrnn_forward(float *out, float *saved, float *scratch, const float *inp,
     int *len = (int *)(state + N * 6 * (size_t)H);
     for (size_t n = 0; n < N; n++) len[n] = T;
     gather_windows(frames, inp, s, gin, gout);
-    /* Windows are independent: threads take a range of them each. */
-    const int chunks = chunks_of(N, T, threads);
-    const int nt = threads < 1 ? 1 : threads < chunks ? threads : chunks;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-    for (int part = 0; part < chunks; part++) {
-        size_t n0 = N * (size_t)part / (size_t)chunks, n1 = N * (size_t)(part + 1) / (size_t)chunks;
-        int nb = (int)(n1 - n0);
-        float *st = state + n0 * 6 * (size_t)H, *step = st + (size_t)nb * 2 * H;
-        const float *x = frames + n0 * T * F;
-        float *y = seq + n0 * T * OH;
-        for (int d = 0; d < dirs_of(s); d++) {
-            const float *const *wd = w + 4 * d;
-            float *gates = keep + kl.gates[d] + n0 * T * 4 * H;
-            if (s->lstm)
-                lstm_forward(y, OH, d * H, gates,
-                             kl.has_cells ? keep + kl.cells[d] + n0 * T * H : NULL, st, step, x,
-                             wd[0], wd[1], wd[2], wd[3], len + n0, nb, T, (int)F, H, d);
-            else
-                gru_forward(y, OH, d * H, gates, st, step, x, wd[0], wd[1], wd[2], wd[3],
-                            len + n0, nb, T, (int)F, H, d);
-        }
-    }
+    /* Windows are independent: the team's threads claim ranges of them. */
+    convrnn_job job = {s, w, keep, state, frames, seq, len, kl, N};
+    team_run(tm, chunks_of(N, T, team_threads(tm)), windows_part, &job);
     /* Pool each window's outputs into its column of the (OH, P) map. */
     for (int d = 0; d < dirs_of(s); d++)
         for (int j = 0; j < H; j++) {

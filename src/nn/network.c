@@ -18,7 +18,8 @@
 #define ALIGN_FLOATS 16
 
 struct network {
-    int threads;       /* inference: threads that share each layer (network_set_threads) */
+    team *team;        /* inference: threads that share each layer (network_set_threads), or
+                          NULL: the caller alone */
     int valid;         /* the last forward succeeded: its outputs can be read */
     int training;      /* that forward's mode */
     int B, T, C, n_layers, fs;
@@ -39,16 +40,19 @@ struct network {
 
 network *network_new(void) {
     network *net = calloc(1, sizeof(network));
-    if (net) net->threads = 1;
     return net;
 }
 
 void network_set_threads(network *net, int threads) {
-    net->threads = threads < 1 ? 1 : threads > NETWORK_MAX_THREADS ? NETWORK_MAX_THREADS : threads;
+    threads = threads < 1 ? 1 : threads > NETWORK_MAX_THREADS ? NETWORK_MAX_THREADS : threads;
+    if (team_threads(net->team) == threads) return;
+    team_free(net->team);
+    net->team = threads > 1 ? team_new(threads) : NULL; /* no threads to be had: alone */
 }
 
 void network_free(network *net) {
     if (!net) return;
+    team_free(net->team);
     free(net->cols_at);
     free(net->offs_at);
     free(net->arena);
@@ -183,7 +187,7 @@ static layer_call call_of(const network *net, const crnn_model *m, int l) {
     c.y = net->arena + net->out_at[l];
     c.saved = net->training ? net->arena + net->saved_at[l] : NULL;
     c.training = net->training;
-    c.threads = net->training ? 1 : net->threads;
+    c.team = net->training ? NULL : net->team;
     return c;
 }
 

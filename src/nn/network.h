@@ -14,8 +14,9 @@ typedef struct network network;
 network *network_new(void);
 void network_free(network *net);
 /* Threads that share each layer of an inference forward pass (default 1: the caller only):
-   convolutions split by channel, the two directions of a BiLSTM run side by side. Clamped
-   to 1..NETWORK_MAX_THREADS; training ignores it (its replicas are the parallelism). */
+   convolutions split by channel, the two directions of a BiLSTM run side by side, by a
+   team of threads (util/team.h) that yields a busy machine. Clamped to
+   1..NETWORK_MAX_THREADS; training ignores it (its replicas are the parallelism). */
 #define NETWORK_MAX_THREADS 8
 void network_set_threads(network *net, int threads);
 

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "util/team.h"
+
 typedef struct {
     int n;             /* images */
     int h;             /* rows, the same for every image */
@@ -29,11 +31,11 @@ typedef struct {
 /* ---- conv2d.c ---- */
 /* inp is (Cin, Pin), weight (Cout, Cin·kh·kw), bias (Cout), out (Cout, Pout). cols is scratch of
    cols_cap floats, which must hold at least Cin·kh·kw × (the largest single image's h·w at the
-   output); images are processed in groups that fit. threads > 1 splits the unfolding by input
-   channel and the product by output channel among that many OpenMP threads. */
+   output); images are processed in groups that fit. A team (NULL: the caller alone) splits the
+   unfolding by input channel and the product by output channel among its threads. */
 void conv2d_forward(float *out, float *cols, size_t cols_cap, const float *inp,
                     const float *weight, const float *bias, int cin, int cout, window2d k,
-                    const map_geom *gin, const map_geom *gout, int threads);
+                    const map_geom *gin, const map_geom *gout, team *tm);
 /* dinp (may be NULL) and dweight, dbias accumulate. */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, size_t cols_cap,
                      const float *dout, const float *inp, const float *weight, int cin, int cout,
@@ -116,10 +118,11 @@ typedef struct {
    for a forward (at inference it holds what training saves), and backward scratch. */
 void convrnn_sizes(const convrnn_shape *s, size_t windows, int training, size_t *saved,
                    size_t *scratch, size_t *back);
-/* saved is NULL at inference; threads > 1 splits the windows among that many threads. */
+/* saved is NULL at inference; a team (NULL: the caller alone) splits the windows among its
+   threads. */
 void convrnn_forward(float *out, float *saved, float *scratch, const float *inp,
                      const float *const *w, const convrnn_shape *s, const map_geom *gin,
-                     const map_geom *gout, int threads);
+                     const map_geom *gout, team *tm);
 /* dinp (may be NULL) and dw[4d + k] accumulate; saved as the training forward left it. */
 void convrnn_backward(float *dinp, float *const *dw, float *scratch, const float *dout,
                       const float *saved, const float *const *w, const convrnn_shape *s,

@@ -1,5 +1,11 @@
 /* recognizer.c — the public recognition API: per-thread state over a shared model, images to
-   input tensors, one network pass per batch, decoding to UTF-8 with confidences. */
+   input tensors, one network pass per batch, decoding to UTF-8 with confidences.
+
+   An image is read as the lines the simple splitter finds (image/lines.c; usually one), each
+   at the model's height keeping its aspect; a line wider than CHUNK_WHOLE_COLUMNS is read in
+   overlapping chunks whose frames are joined (chunks.h). The usual batch, every image one
+   line read whole, is one network pass straight over the images' inputs; anything else
+   runs windows of the lines through the network and joins their frames per line. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -8,17 +14,47 @@
 #include "decode/decode.h"
 #include "image/image.h"
 #include "nn/network.h"
+#include "recognize/chunks.h"
 #include "recognize/recognizer.h"
 #include "util/util.h"
+
+/* Where one line of an image lies: its rows and columns, its columns in the image's network input
+   (lines side by side, H rows high), and its frames in the joined output (frames_off, in
+   frames of C floats, into rec->frames; unused when the call needed no joining). */
+typedef struct {
+    int image;
+    int y0, y1, x0, x1;
+    int width, column;
+    int frames;
+    size_t frames_off;
+} line_span;
+
+/* One image of the last call: its network input (H × input_width floats at input_off, lines
+   side by side), its lines, and its output frames. */
+typedef struct {
+    size_t input_off;
+    int input_width;
+    int first_line, n_lines;
+    int squeezed; /* a line was wider than CRNN_MAX_LINE_WIDTH at the model's height */
+    const float *log_probs;
+    int frames;
+} image_span;
 
 struct crnn_recognizer {
     const crnn_model *model;
     network *net;
     crnn_error err;
-    float *input, *scratch;
-    size_t input_cap, scratch_cap;
+    float *input, *scratch, *pass_input, *frames;
+    size_t input_cap, scratch_cap, pass_input_cap, frames_cap;
     int *widths;
     int widths_cap;
+    image_span *images;
+    int images_cap;
+    line_span *lines;
+    int lines_cap;
+    chunk *windows;   /* the windows of the lines read joined, in order (chunks.h) */
+    int *window_line; /* the line each belongs to */
+    int windows_cap, window_line_cap;
     int n_last; /* images of the last recognition call, 0 if it failed */
     decode_workspace *dw;
 };
@@ -35,6 +71,7 @@ crnn_params crnn_default_params(void) {
     p.allow = p.deny = NULL;
     p.pattern = NULL;
     p.min_confidence = 0.0f;
+    p.split_lines = 1;
     return p;
 }
 
@@ -75,7 +112,13 @@ void crnn_recognizer_free(crnn_recognizer *r) {
     decode_workspace_free(r->dw);
     free(r->input);
     free(r->scratch);
+    free(r->pass_input);
+    free(r->frames);
     free(r->widths);
+    free(r->images);
+    free(r->lines);
+    free(r->windows);
+    free(r->window_line);
     free(r);
 }
 
@@ -104,6 +147,246 @@ static int grow_floats(float **p, size_t *cap, size_t n) {
     return 1;
 }
 
+/* Grows an array of elements of `size` bytes to hold n. */
+static int grow_array(void *p, int *cap, int n, size_t size) {
+    if (n <= *cap) return 1;
+    int c = *cap ? *cap : 16;
+    while (c < n) c *= 2;
+    void *q = realloc(*(void **)p, size * (size_t)c);
+    if (!q) return 0;
+    *(void **)p = q;
+    *cap = c;
+    return 1;
+}
+
+/* A line cut from a crop of several, or a long line (a screenshot of a sentence, say), is
+   read from its ink and a margin: a quarter of the ink's height above and below, as training
+   crops are cut, and half of it left and right. Small text in wide margins reads poorly at
+   the model's height (a 300-word line 40 px high with 14 px text: 7 % of the words read,
+   96 % trimmed), and the model, trained on words, reads letters into long empty stretches
+   ("Recent" on a line three times its length: "Recent s"). Single word crops are left as
+   they are: trimming them gained nothing on the benchmark crops and lost 3 of 10,900. */
+static void trim_margins(line_span *ln, const image_line *found, const crnn_image *im,
+                         int H, const crnn_model *m) {
+    int ink = found->ink_bottom - found->ink_top;
+    if (ink < 1) return;
+    int a = found->ink_top - ink / 4, b = found->ink_bottom + ink / 4;
+    int l = found->ink_left - ink / 2, r = found->ink_right + ink / 2;
+    ln->y0 = a > ln->y0 ? a : ln->y0;
+    ln->y1 = b < ln->y1 ? b : ln->y1;
+    ln->x0 = l > 0 ? l : 0;
+    ln->x1 = r < im->width ? r : im->width;
+    ln->width = image_line_width(ln->x1 - ln->x0, ln->y1 - ln->y0, H, m->min_width);
+}
+
+/* Finds each image's lines and their widths at the model's height, and lays the images'
+   network inputs out one after another. */
+static crnn_status plan_lines(crnn_recognizer *r, const crnn_image *images, int n,
+                              const crnn_params *params, size_t *input_total,
+                              size_t *scratch_need) {
+    const crnn_model *m = r->model;
+    const int H = m->input_height;
+    int n_lines = 0;
+    *input_total = *scratch_need = 0;
+    for (int i = 0; i < n; i++) {
+        const crnn_image *im = &images[i];
+        image_line found[CRNN_MAX_LINES] = {{0, im->height, 0, im->height, 0, im->width}};
+        int k = 1;
+        if (params->split_lines) { /* lines are found in grey */
+            crnn_image grey = *im;
+            uint8_t *converted = NULL;
+            if (image_channels(im) != 1) {
+                if (!(converted = image_convert(im, 1)))
+                    return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+                grey = (crnn_image){im->width, im->height, im->width, converted, 1};
+            }
+            k = image_find_lines(&grey, found, CRNN_MAX_LINES);
+            free(converted);
+            if (k < 1) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory finding lines");
+        }
+        if (!grow_array(&r->lines, &r->lines_cap, n_lines + k, sizeof(line_span)))
+            return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+        image_span *is = &r->images[i];
+        memset(is, 0, sizeof *is);
+        is->first_line = n_lines;
+        is->n_lines = k;
+        is->input_off = *input_total;
+        for (int j = 0; j < k; j++) {
+            line_span *ln = &r->lines[n_lines + j];
+            ln->image = i;
+            ln->y0 = found[j].top;
+            ln->y1 = found[j].bottom;
+            ln->x0 = 0;
+            ln->x1 = im->width;
+            ln->width = image_line_width(im->width, ln->y1 - ln->y0, H, m->min_width);
+            if (k > 1 || ln->width > CHUNK_WHOLE_COLUMNS) trim_margins(ln, &found[j], im, H, m);
+            double natural = (double)(ln->x1 - ln->x0) * H / (ln->y1 - ln->y0);
+            if (natural > CRNN_MAX_LINE_WIDTH + 0.5) is->squeezed = 1;
+            ln->column = is->input_width;
+            is->input_width += ln->width;
+            size_t s = (size_t)(ln->y1 - ln->y0) * ln->width;
+            if (s > *scratch_need) *scratch_need = s;
+        }
+        n_lines += k;
+        *input_total += (size_t)H * is->input_width;
+    }
+    return CRNN_OK;
+}
+
+/* Runs the network over the pending windows [w0, w1) and copies their kept frames into the
+   lines' places in r->frames. input_total: floats per plane of r->input. */
+static crnn_status run_windows(crnn_recognizer *r, int w0, int w1, size_t input_total) {
+    const crnn_model *m = r->model;
+    const int H = m->input_height, nw = w1 - w0, planes = m->input_channels;
+    size_t total = 0;
+    for (int k = w0; k < w1; k++) total += (size_t)H * r->windows[k].width;
+    if (!grow_floats(&r->pass_input, &r->pass_input_cap, total * (size_t)planes) ||
+        !grow_array(&r->widths, &r->widths_cap, nw, sizeof(int)))
+        return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory for %zu input pixels", total);
+    size_t off = 0;
+    for (int k = w0; k < w1; k++) { /* each window's columns, rows contiguous, per plane */
+        const chunk *wd = &r->windows[k];
+        const line_span *ln = &r->lines[r->window_line[k]];
+        const image_span *is = &r->images[ln->image];
+        for (int c = 0; c < planes; c++) {
+            const float *src = r->input + (size_t)c * input_total + is->input_off + ln->column +
+                               wd->start;
+            float *dst = r->pass_input + (size_t)c * total + off;
+            for (int y = 0; y < H; y++)
+                memcpy(dst + (size_t)y * wd->width, src + (size_t)y * is->input_width,
+                       sizeof(float) * (size_t)wd->width);
+        }
+        off += (size_t)H * wd->width;
+        r->widths[k - w0] = wd->width;
+    }
+    crnn_status s = network_forward(r->net, m, r->pass_input, r->widths, nw, 0, &r->err);
+    if (s != CRNN_OK) return s;
+    int T, C;
+    const float *lp = network_log_probs(r->net, NULL, &T, &C, NULL);
+    for (int k = w0; k < w1; k++) {
+        const chunk *wd = &r->windows[k];
+        const line_span *ln = &r->lines[r->window_line[k]];
+        memcpy(r->frames + (ln->frames_off + (size_t)wd->first_frame) * C,
+               lp + ((size_t)(k - w0) * T + wd->keep_from) * C,
+               sizeof(float) * (size_t)(wd->keep_to - wd->keep_from) * C);
+    }
+    return CRNN_OK;
+}
+
+/* Several lines, or lines read in chunks: every window through the network in passes of at
+   most CRNN_MAX_INPUT_WIDTH columns, the frames joined per line in r->frames. */
+static crnn_status run_joined(crnn_recognizer *r, int n, size_t input_total) {
+    const crnn_model *m = r->model;
+    const int C = m->n_classes;
+    int n_windows = 0;
+    size_t frames_total = 0;
+    const image_span *last = &r->images[n - 1];
+    const int n_lines = last->first_line + last->n_lines;
+    for (int l = 0; l < n_lines; l++) {
+        line_span *ln = &r->lines[l];
+        int k = chunk_line(m, ln->width, NULL);
+        if (!grow_array(&r->windows, &r->windows_cap, n_windows + k, sizeof(chunk)) ||
+            !grow_array(&r->window_line, &r->window_line_cap, n_windows + k, sizeof(int)))
+            return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+        chunk_line(m, ln->width, r->windows + n_windows);
+        for (int j = 0; j < k; j++) r->window_line[n_windows + j] = l;
+        const chunk *lc = &r->windows[n_windows + k - 1];
+        ln->frames = lc->first_frame + lc->keep_to - lc->keep_from;
+        ln->frames_off = frames_total;
+        frames_total += (size_t)ln->frames;
+        n_windows += k;
+    }
+    if (!grow_floats(&r->frames, &r->frames_cap, frames_total * C))
+        return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory for %zu frames", frames_total);
+    for (int w0 = 0; w0 < n_windows;) {
+        int w1 = w0 + 1, cols = r->windows[w0].width;
+        while (w1 < n_windows && cols + r->windows[w1].width <= CRNN_MAX_INPUT_WIDTH)
+            cols += r->windows[w1++].width;
+        crnn_status s = run_windows(r, w0, w1, input_total);
+        if (s != CRNN_OK) return s;
+        w0 = w1;
+    }
+    for (int i = 0; i < n; i++) {
+        image_span *is = &r->images[i];
+        const line_span *first = &r->lines[is->first_line];
+        is->log_probs = r->frames + first->frames_off * C;
+        is->frames = 0;
+        for (int j = 0; j < is->n_lines; j++) is->frames += first[j].frames;
+    }
+    return CRNN_OK;
+}
+
+/* The lines of one image, read one by one, as one result: texts joined with newlines (each
+   newline's confidence 1), log-probabilities added (the lines' readings are independent, so
+   the confidence is their product), a fallback in any line the text's; a too unsure reading
+   is rejected as a whole, as one line would be. */
+static crnn_status decode_line(crnn_recognizer *r, int image, const float *frames, int n_frames,
+                               const crnn_params *params, crnn_result *res) {
+    const crnn_model *m = r->model;
+    if (!all_finite(frames, (size_t)n_frames * m->n_classes))
+        /* finite weights whose products overflow: no reading to decode */
+        return set_error(&r->err, CRNN_ERR_FORMAT, "image %d: the model's output is not finite "
+                         "(its weights overflow)", image);
+    return decode_frames(r->dw, m, frames, n_frames, m->n_classes, params, res, &r->err);
+}
+
+static crnn_status decode_lines(crnn_recognizer *r, int image, const crnn_params *params,
+                                crnn_result *res) {
+    const crnn_model *m = r->model;
+    const int C = m->n_classes;
+    const image_span *is = &r->images[image];
+    if (is->n_lines == 1) return decode_line(r, image, is->log_probs, is->frames, params, res);
+    crnn_params per_line = *params;
+    per_line.min_confidence = 0; /* judged on the whole below */
+    crnn_result *parts = calloc((size_t)is->n_lines, sizeof *parts);
+    if (!parts) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+    crnn_status s = CRNN_OK;
+    size_t bytes = 0, free_bytes = 0;
+    int chars = 0, any_free = 0;
+    for (int j = 0; j < is->n_lines && s == CRNN_OK; j++) {
+        const line_span *ln = &r->lines[is->first_line + j];
+        s = decode_line(r, image, r->frames + ln->frames_off * C, ln->frames, &per_line,
+                        &parts[j]);
+        if (s != CRNN_OK) break;
+        bytes += strlen(parts[j].text) + 1;
+        free_bytes += strlen(parts[j].free_text ? parts[j].free_text : parts[j].text) + 1;
+        chars += parts[j].num_chars + 1;
+        any_free |= parts[j].free_text != NULL;
+    }
+    if (s == CRNN_OK) {
+        res->text = malloc(bytes);
+        res->free_text = any_free ? malloc(free_bytes) : NULL;
+        res->char_confidence = malloc(sizeof(float) * (size_t)chars);
+        if (!res->text || (any_free && !res->free_text) || !res->char_confidence)
+            s = set_error(&r->err, CRNN_ERR_NOMEM, "out of memory for the result");
+    }
+    if (s == CRNN_OK) {
+        char *t = res->text, *f = res->free_text;
+        for (int j = 0; j < is->n_lines; j++) {
+            const crnn_result *p = &parts[j];
+            const char *pf = p->free_text ? p->free_text : p->text;
+            t += sprintf(t, "%s%s", j ? "\n" : "", p->text);
+            if (f) f += sprintf(f, "%s%s", j ? "\n" : "", pf);
+            if (j) res->char_confidence[res->num_chars++] = 1.0f;
+            memcpy(res->char_confidence + res->num_chars, p->char_confidence,
+                   sizeof(float) * (size_t)p->num_chars);
+            res->num_chars += p->num_chars;
+            res->log_prob += p->log_prob;
+            res->free_log_prob += p->free_text ? p->free_log_prob : p->log_prob;
+            res->fallback |= p->fallback;
+        }
+        res->confidence = res->log_prob > -INFINITY ? (float)exp(res->log_prob) : 0.0f;
+        if (params->min_confidence > 0 && res->confidence < params->min_confidence) {
+            res->text[0] = 0; /* rejected: no text, the confidence kept to say why */
+            res->num_chars = 0;
+            res->rejected = 1;
+        }
+    }
+    for (int j = 0; j < is->n_lines; j++) crnn_result_free(&parts[j]);
+    free(parts);
+    return s;
+}
+
 crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, int n,
                                  const crnn_params *params, crnn_result *results) {
     double t0 = now_seconds();
@@ -115,13 +398,6 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
                          NET_MAX_BATCH);
     for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
-    if (n > r->widths_cap) {
-        int *w = realloc(r->widths, sizeof(int) * (size_t)n);
-        if (!w) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
-        r->widths = w;
-        r->widths_cap = n;
-    }
-    size_t total = 0, scratch = 0;
     for (int i = 0; i < n; i++) {
         const crnn_image *im = &images[i];
         if (im->channels != 0 && im->channels != 1 && im->channels != 3)
@@ -132,48 +408,63 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
             im->height > CRNN_MAX_IMAGE_SIDE)
             return set_error(&r->err, CRNN_ERR_ARG, "image %d: invalid size %d x %d (stride %d)",
                              i, im->width, im->height, im->stride);
-        r->widths[i] = image_input_width(im->width, im->height, m->input_height, m->min_width);
-        total += (size_t)m->input_height * r->widths[i];
-        size_t s = (size_t)im->height * r->widths[i];
-        if (s > scratch) scratch = s;
     }
+    if (!grow_array(&r->images, &r->images_cap, n, sizeof(image_span)) ||
+        !grow_array(&r->widths, &r->widths_cap, n, sizeof(int)))
+        return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
+    size_t total, scratch;
+    crnn_status s = plan_lines(r, images, n, params, &total, &scratch);
+    if (s != CRNN_OK) return s;
     const int planes = m->input_channels;
     if (!grow_floats(&r->input, &r->input_cap, total * (size_t)planes) ||
         !grow_floats(&r->scratch, &r->scratch_cap, scratch))
         return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory for %zu input pixels", total);
-    size_t off = 0;
+    int joined = 0;
     for (int i = 0; i < n; i++) {
         /* The network's input planes hold the whole batch: plane c of image i at
-           c·total + off. An image of the other channel count is converted first. */
+           c·total + its offset, its lines side by side. An image of the other channel count
+           is converted first. */
         crnn_image im = images[i];
         uint8_t *converted = NULL;
         if (image_channels(&im) != planes) {
             if (!(converted = image_convert(&im, planes)))
                 return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory converting image %d", i);
-            im.pixels = converted;
-            im.stride = im.width * planes;
-            im.channels = planes;
+            im = (crnn_image){im.width, im.height, im.width * planes, converted, planes};
         }
-        image_to_input(r->input + off, total, r->scratch, &im, m->input_height, r->widths[i],
-                       m->norm_mean, m->norm_std);
+        const image_span *is = &r->images[i];
+        for (int j = 0; j < is->n_lines; j++) {
+            const line_span *ln = &r->lines[is->first_line + j];
+            crnn_image band = {ln->x1 - ln->x0, ln->y1 - ln->y0, im.stride,
+                               im.pixels + (size_t)ln->y0 * im.stride + (size_t)ln->x0 * planes,
+                               im.channels};
+            image_to_input_strided(r->input + is->input_off + ln->column, total,
+                                   is->input_width, r->scratch, &band, m->input_height,
+                                   ln->width, m->norm_mean, m->norm_std);
+        }
         free(converted);
-        off += (size_t)m->input_height * r->widths[i];
+        joined |= is->n_lines > 1 || is->input_width > CHUNK_WHOLE_COLUMNS;
     }
-    crnn_status s = network_forward(r->net, m, r->input, r->widths, n, 0, &r->err);
+    if (joined) {
+        s = run_joined(r, n, total);
+    } else { /* the usual case: one pass, each image a line read whole */
+        for (int i = 0; i < n; i++) r->widths[i] = r->images[i].input_width;
+        s = network_forward(r->net, m, r->input, r->widths, n, 0, &r->err);
+        if (s == CRNN_OK) {
+            int T, C;
+            const int *len;
+            const float *lp = network_log_probs(r->net, NULL, &T, &C, &len);
+            for (int i = 0; i < n; i++) {
+                r->images[i].log_probs = lp + (size_t)i * T * C;
+                r->images[i].frames = len[i];
+            }
+        }
+    }
     if (s != CRNN_OK) return s;
-    int T, C;
-    const int *len;
-    const float *lp = network_log_probs(r->net, NULL, &T, &C, &len);
     crnn_status first = CRNN_OK;
     for (int i = 0; i < n; i++) {
-        const float *frames = lp + (size_t)i * T * C;
-        if (!all_finite(frames, (size_t)len[i] * C)) {
-            /* finite weights whose products overflow: no reading to decode */
-            s = set_error(&r->err, CRNN_ERR_FORMAT, "image %d: the model's output is not finite "
-                          "(its weights overflow)", i);
-        } else {
-            s = decode_frames(r->dw, m, frames, len[i], C, params, &results[i], &r->err);
-        }
+        s = decode_lines(r, i, params, &results[i]);
+        results[i].lines = r->images[i].n_lines;
+        results[i].squeezed = r->images[i].squeezed;
         if (s != CRNN_OK && first == CRNN_OK) first = s;
     }
     double ms = (now_seconds() - t0) * 1000.0 / n;
@@ -230,22 +521,17 @@ crnn_status crnn_recognize_file(crnn_recognizer *r, const char *path, const crnn
 
 const float *crnn_recognizer_log_probs(const crnn_recognizer *r, int index, int *frames,
                                        int *classes) {
-    int B, T, C;
-    const int *len;
-    const float *lp = network_log_probs(r->net, &B, &T, &C, &len);
-    if (!lp || index < 0 || index >= r->n_last) return NULL;
-    if (frames) *frames = len[index];
-    if (classes) *classes = C;
-    return lp + (size_t)index * T * C;
+    if (index < 0 || index >= r->n_last) return NULL;
+    if (frames) *frames = r->images[index].frames;
+    if (classes) *classes = r->model->n_classes;
+    return r->images[index].log_probs;
 }
 
 const float *crnn_recognizer_input(const crnn_recognizer *r, int index, int *width, int *height) {
     if (index < 0 || index >= r->n_last) return NULL;
-    size_t off = 0;
-    for (int i = 0; i < index; i++) off += (size_t)r->model->input_height * r->widths[i];
-    if (width) *width = r->widths[index];
+    if (width) *width = r->images[index].input_width;
     if (height) *height = r->model->input_height;
-    return r->input + off;
+    return r->input + r->images[index].input_off;
 }
 
 long crnn_model_class_codepoint(const crnn_model *m, int k) {

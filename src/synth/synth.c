@@ -495,6 +495,8 @@ void synth_last_info(const synth *s, synth_info *info) {
 
 int synth_num_fonts(const synth *s) { return s ? s->fonts.n : 0; }
 
+int synth_num_backgrounds(const synth *s) { return s ? s->bgs.n : 0; }
+
 const char *synth_font_path(const synth *s, int i) {
     return s && i >= 0 && i < s->fonts.n ? s->fonts.fonts[i].path : NULL;
 }

@@ -94,6 +94,8 @@ typedef struct {
 void synth_last_info(const synth *s, synth_info *info);
 /* Number of usable fonts, and the path of font i (for manifests and tools). */
 int synth_num_fonts(const synth *s);
+/* Number of background images loaded (0: plain and procedural backgrounds only). */
+int synth_num_backgrounds(const synth *s);
 const char *synth_font_path(const synth *s, int i);
 
 /* Writes a PNG contact sheet of rows × cols new samples with their labels printed under them,

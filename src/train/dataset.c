@@ -77,6 +77,13 @@ static crnn_status open_tsv(dataset *d, const char *tsv, crnn_error *err) {
     char *slash = strrchr(dir, '/');
     if (slash) slash[1] = 0;
     else dir[0] = 0;
+    if (memchr(data, 0, size < 4096 ? size : 4096)) {
+        free(dir);
+        free(data);
+        return set_error(err, CRNN_ERR_FORMAT, "%s: binary data, not a TSV of path<TAB>label "
+                         "lines (a labelled set is a TSV, a folder holding labels.tsv, an LMDB "
+                         "folder or a folder of MJSynth-named images)", tsv);
+    }
     char *p = (char *)data, *end = p + size;
     long line = 0;
     char path[DATASET_MAX_LINE + 4096];
@@ -212,7 +219,14 @@ dataset *dataset_open(const char *path, crnn_error *err) {
     if (stat(path, &st) != 0) {
         s = set_error(err, CRNN_ERR_IO, "%s: %s", path, strerror(errno));
     } else if (S_ISREG(st.st_mode)) {
-        s = open_tsv(d, path, err);
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        if (!strcmp(base, "data.mdb") || !strcmp(base, "lock.mdb"))
+            s = set_error(err, CRNN_ERR_ARG, "%s: a file of an LMDB database: pass the LMDB's "
+                          "folder (%.*s)", path, base == path ? 1 : (int)(base - path - 1),
+                          base == path ? "." : path);
+        else
+            s = open_tsv(d, path, err);
     } else if (S_ISDIR(st.st_mode)) {
         snprintf(sub, sizeof sub, "%s/labels.tsv", path);
         if (stat(sub, &st) == 0) s = open_tsv(d, sub, err);

@@ -158,8 +158,15 @@ crnn_status plot_write(const plot_series *p, const char *path, crnn_error *err) 
     for (int i = 0; i < p->n_val; i++) if (p->val_step[i] > max_step) max_step = p->val_step[i];
     const unsigned char blue[3] = {30, 90, 200}, green[3] = {20, 150, 60};
     panel(&c, 30, 220, p->loss_step, p->loss, p->n_loss, max_step, 1, "training loss (CTC, log scale)", blue);
-    panel(&c, 310, 220, p->val_step, p->val, p->n_val, max_step, 0,
-          "validation word accuracy (case-insensitive, 0-9a-z)", green);
+    if (p->n_val > 0) {
+        panel(&c, 310, 220, p->val_step, p->val, p->n_val, max_step, 0,
+              "validation word accuracy (case-insensitive, 0-9a-z)", green);
+    } else { /* no axes to read meaning into: say why the panel is empty */
+        const unsigned char ink[3] = {20, 20, 20};
+        text(&c, 78, 296, "validation word accuracy (case-insensitive, 0-9a-z)", ink);
+        text(&c, 78, 410, "no validation yet (none before the first --val-every steps; "
+                          "none at all without --val)", ink);
+    }
     /* Written beside the target and renamed, so a viewer never sees half a file. */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.png", path);

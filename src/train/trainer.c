@@ -51,6 +51,15 @@ static void logf_(const crnn_train_options *o, const char *fmt, ...) {
     o->log(o->log_user, line);
 }
 
+/* A duration as a person reads it: "40 s", "12 min", "3.5 h", "2.1 days" ("?" unknown). */
+static void duration_text(double seconds, int known, char *out, size_t size) {
+    if (!known || !isfinite(seconds)) snprintf(out, size, "?");
+    else if (seconds < 90) snprintf(out, size, "%.0f s", seconds);
+    else if (seconds < 90 * 60) snprintf(out, size, "%.0f min", seconds / 60);
+    else if (seconds < 48 * 3600) snprintf(out, size, "%.1f h", seconds / 3600);
+    else snprintf(out, size, "%.1f days", seconds / 86400);
+}
+
 static double cpu_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -68,6 +77,34 @@ static uint8_t *decay_mask(const crnn_model *m) {
             memset(mask + t->offset, 1, t->count);
     }
     return mask;
+}
+
+/* The files of a run. The first two make a folder a run's: a checkpoint to resume, a model
+   to keep. A log and a plot alone are what a run stopped before its first checkpoint left,
+   nothing to continue, and a new run replaces them. */
+static const char *const run_files[] = {"checkpoint.bin", "best.crnn", "log.csv", "plot.png"};
+#define RUN_FILES_THAT_MATTER 2
+
+/* A new run refuses a folder that holds a run, unless told to start over (then the old
+   files go, so that none of them is mistaken for the new run's); the configuration is
+   written once the folder is the run's. */
+static crnn_status claim_run_dir(const crnn_train_options *o, crnn_error *err) {
+    char path[4200];
+    for (int i = 0; i < RUN_FILES_THAT_MATTER && !o->resume && !o->overwrite; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->run_dir, run_files[i]);
+        if (access(path, F_OK) == 0)
+            return set_error(err, CRNN_ERR_ARG, "%s holds a training run already (%s): "
+                             "--resume continues it, --force starts over, replacing it",
+                             o->run_dir, run_files[i]);
+    }
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0] && o->overwrite; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->run_dir, run_files[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return set_error(err, CRNN_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    }
+    if (!o->run_config) return CRNN_OK;
+    snprintf(path, sizeof path, "%s/run.conf", o->run_dir);
+    return write_file_atomic(path, o->run_config, strlen(o->run_config), err);
 }
 
 /* Creates the run folder and any missing parents (like mkdir -p): `--run runs/x` must work
@@ -126,6 +163,22 @@ static void close_sources(source_handles *h) {
     }
 }
 
+/* What the generator found, so that a run never draws from other fonts or backgrounds than
+   its author thinks. */
+static void log_synth(const crnn_train_options *o, const synth *syn) {
+    char dirs[600] = "";
+    size_t n = 0;
+    for (int k = 0; o->synth_backgrounds && o->synth_backgrounds[k] && n < sizeof dirs; k++)
+        n += (size_t)snprintf(dirs + n, sizeof dirs - n, "%s%s", k ? ", " : "",
+                              o->synth_backgrounds[k]);
+    int bgs = synth_num_backgrounds(syn);
+    const char *from = n ? dirs : "../shared/data/backgrounds/svt-train-scenes"; /* default */
+    logf_(o, "synth: %d fonts %s %s; %d background images%s%s%s", synth_num_fonts(syn),
+          o->synth_fonts ? "from" : "found under",
+          o->synth_fonts ? o->synth_fonts : "/usr/share/fonts", bgs, bgs ? " from " : "",
+          bgs ? from : "", bgs ? "" : " (plain and procedural backgrounds only)");
+}
+
 static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m,
                                 source_handles *h, loader_config *lc, crnn_error *err) {
     memset(h, 0, sizeof *h);
@@ -151,6 +204,7 @@ static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m
             h->syn[i] = synth_new(&sc, err);
             if (!h->syn[i]) return err->code;
             s->syn = h->syn[i];
+            log_synth(o, h->syn[i]);
         } else {
             h->ds[i] = dataset_open(o->sources[i], err);
             if (!h->ds[i]) return err->code;
@@ -198,6 +252,7 @@ static crnn_status check_options(const crnn_train_options *o, crnn_error *err) {
 static crnn_status open_run(run_state *t, crnn_error *err) {
     const crnn_train_options *o = t->o;
     crnn_status s = ensure_dir(o->run_dir, err);
+    if (s == CRNN_OK) s = claim_run_dir(o, err);
     if (s != CRNN_OK) return s;
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.bin", o->run_dir);
     snprintf(t->best_path, sizeof t->best_path, "%s/best.crnn", o->run_dir);
@@ -208,8 +263,11 @@ static crnn_status open_run(run_state *t, crnn_error *err) {
     if (o->resume) {
         s = checkpoint_load(t->ckpt_path, &t->m, &t->opt, &t->st, err);
         if (s != CRNN_OK) return s;
-        logf_(o, "resumed %s at step %ld (best validation %.4f)", t->ckpt_path, t->st.step,
-              t->st.best_score);
+        if (t->st.best_score >= 0)
+            logf_(o, "resumed %s at step %ld (best validation word accuracy %.2f%%)",
+                  t->ckpt_path, t->st.step, 100 * t->st.best_score);
+        else
+            logf_(o, "resumed %s at step %ld", t->ckpt_path, t->st.step);
     } else {
         t->m = new_model(o, err);
         if (!t->m) return err->code;
@@ -219,6 +277,10 @@ static crnn_status open_run(run_state *t, crnn_error *err) {
     char desc[256];
     crnn_model_describe(t->m, desc, sizeof desc);
     logf_(o, "model: %s", desc);
+    if (o->warmup > 0 && o->warmup >= o->steps)
+        logf_(o, "warning: the warm-up (%ld steps) is not shorter than the run (%ld steps): the "
+              "learning rate never reaches %g%s (lower --warmup)", o->warmup, o->steps,
+              (double)o->lr, o->schedule != CRNN_SCHED_CONSTANT ? " nor decays" : "");
     return CRNN_OK;
 }
 
@@ -254,8 +316,11 @@ static crnn_status open_data(run_state *t, crnn_error *err) {
         s = validation_load(&t->val, vd, o->val_max, t->m->input_channels, err);
         dataset_close(vd);
         if (s != CRNN_OK) return s;
-        logf_(o, "validation: %d images from %s (%d unreadable)", t->val.n, o->val_data,
-              t->val.unreadable);
+        if (t->val.unreadable)
+            logf_(o, "validation: %d images from %s (%d unreadable, skipped; the first: %s)",
+                  t->val.n, o->val_data, t->val.unreadable, t->val.first_unreadable);
+        else
+            logf_(o, "validation: %d images from %s", t->val.n, o->val_data);
     }
     plot_load_csv(&t->series, t->log_path, t->st.step);
     int new_log = !o->resume;
@@ -345,8 +410,10 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
     double ga = t->loss_n ? t->gnorm_avg / t->loss_n : NAN;
     char valtxt[64] = "";
     if (t->last_val >= 0) snprintf(valtxt, sizeof valtxt, ", val %.2f%%", 100 * t->last_val);
-    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %.1f h%s%s",
-          t->st.step, o->steps, la, ga, lr, rate, eta / 3600, valtxt,
+    char eta_txt[32];
+    duration_text(eta, rate > 0, eta_txt, sizeof eta_txt);
+    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %s%s%s",
+          t->st.step, o->steps, la, ga, lr, rate, eta_txt, valtxt,
           t->st.skipped_steps ? "  (skipped steps!)" : "");
     if (t->skipped_unalign + t->skipped_read + t->skipped_chars)
         logf_(o, "  samples skipped so far: %ld labels too long for their width, %ld "
@@ -428,8 +495,17 @@ static crnn_status finish(run_state *t, crnn_status s, crnn_error *err) {
         }
     }
     plot_write(&t->series, t->plot_path, NULL);
-    logf_(o, "done: step %ld, %.2f CPU-hours in all, best validation %.4f", t->st.step,
-          t->st.cpu_s / 3600, t->st.best_score);
+    char cpu_txt[32];
+    duration_text(t->st.cpu_s, 1, cpu_txt, sizeof cpu_txt);
+    if (t->st.best_score >= 0)
+        logf_(o, "done: step %ld, %s of CPU time in all, best validation word accuracy "
+              "%.2f%% (best.crnn)", t->st.step, cpu_txt, 100 * t->st.best_score);
+    else if (t->val.n)
+        logf_(o, "done: step %ld, %s of CPU time in all; no validation yet, so no best.crnn",
+              t->st.step, cpu_txt);
+    else
+        logf_(o, "done: step %ld, %s of CPU time in all; no validation set: best.crnn is "
+              "the last model", t->st.step, cpu_txt);
     return s;
 }
 

@@ -25,7 +25,10 @@ crnn_status validation_load(validation_set *v, dataset *d, int max, int channels
         if (!label || dataset_image(d, i, channels, &px, &w, &h, &e) != CRNN_OK) {
             /* a bad item is skipped and counted; running out of memory is not the item's fault */
             if (e.code == CRNN_ERR_NOMEM) return set_error(err, CRNN_ERR_NOMEM, "%s", e.message);
-            v->unreadable++;
+            /* A first line whose "image" does not exist is most often a header row. */
+            if (!v->unreadable++)
+                snprintf(v->first_unreadable, sizeof v->first_unreadable, "%s%s", e.message,
+                         i == 0 && e.code == CRNN_ERR_IO ? " (the first line: a header?)" : "");
             continue;
         }
         char name[1024];

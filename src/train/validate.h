@@ -13,6 +13,7 @@ typedef struct {
     char **names;
     crnn_image *images; /* decoded grey, owned */
     int unreadable;
+    char first_unreadable[640]; /* why the first unreadable item was, or "" */
 } validation_set;
 
 /* Decodes up to max images (0 = all) of d into memory. */
