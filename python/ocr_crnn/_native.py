@@ -53,6 +53,7 @@ class Params(ctypes.Structure):
                 ("deny", ctypes.c_char_p),
                 ("pattern", ctypes.c_void_p),
                 ("min_confidence", ctypes.c_float),
+                ("split_lines", ctypes.c_int),
                 _SPARE]
 
 
@@ -67,6 +68,8 @@ class Result(ctypes.Structure):
                 ("fallback", ctypes.c_int),
                 ("rejected", ctypes.c_int),
                 ("milliseconds", ctypes.c_double),
+                ("lines", ctypes.c_int),
+                ("squeezed", ctypes.c_int),
                 _SPARE]
 
 

@@ -59,7 +59,8 @@ class Pattern:
 
 
 NAMES = ("decoder", "beam", "lexicon", "lexicon_ignore_case", "lexicon_margin",
-         "lexicon_distance", "allow", "deny", "digits", "pattern", "min_confidence")
+         "lexicon_distance", "allow", "deny", "digits", "pattern", "min_confidence",
+         "split_lines")
 
 
 class Options:
@@ -115,6 +116,8 @@ class Options:
             p.pattern = self.pattern._ptr
         if v.get("min_confidence") is not None:
             p.min_confidence = float(v["min_confidence"])
+        if v.get("split_lines") is not None:
+            p.split_lines = 1 if v["split_lines"] else 0
         err = _native.CError()
         if lib.crnn_params_check(model, ctypes.byref(p), ctypes.byref(err)) != 0:
             raise Error(err.message.decode(errors="replace"), _native.status_name(err.code))

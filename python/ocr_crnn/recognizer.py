@@ -41,10 +41,13 @@ class Result:
     free_log_prob and its log-probability (None without a lexicon or pattern)
     fallback      with a lexicon or pattern: no match was close enough, text is free_text
     rejected      confidence was below min_confidence
+    lines         text lines read: 1, or more when the image held stacked lines (the text
+                  then has a '\\n' between them, a character of confidence 1)
+    squeezed      a line was too wide to read whole and was squeezed (read poorly)
     milliseconds  time to decode, run the network and decode the output"""
 
     __slots__ = ("text", "confidence", "chars", "log_prob", "free_text", "free_log_prob",
-                 "fallback", "rejected", "milliseconds")
+                 "fallback", "rejected", "lines", "squeezed", "milliseconds")
 
     def __init__(self, r):
         self.text = r.text.decode() if r.text else ""
@@ -56,6 +59,8 @@ class Result:
         self.free_log_prob = r.free_log_prob if r.free_text is not None else None
         self.fallback = bool(r.fallback)
         self.rejected = bool(r.rejected)
+        self.lines = r.lines
+        self.squeezed = bool(r.squeezed)
         self.milliseconds = r.milliseconds
 
     def __str__(self):
@@ -155,6 +160,9 @@ class Recognizer:
           pattern=REGEX or [...]    the most probable text that a regex matches, or a
                                     Pattern
           min_confidence=X          readings less confident (0..1) are rejected: text ''
+          split_lines=False         read every image as one line (by default stacked text
+                                    lines with empty rows between them are cut apart and
+                                    read one by one)
 
         Returns a Result, or a list of them. Raises Error (with the library's message, which
         names the file and the reason) if an image cannot be read; for a list, the first

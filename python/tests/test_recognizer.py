@@ -240,6 +240,21 @@ def test_min_confidence_rejects_a_blank(rec):
     assert not rec.recognize(PATHS[0], min_confidence=0.01).rejected
 
 
+@needs_model
+def test_stacked_lines(rec):
+    np = pytest.importorskip("numpy")
+    sven, date = decode(PATHS[TEXTS.index("Sven")], 1), decode(PATHS[TEXTS.index("01/11/1915")], 1)
+    width = max(sven.shape[1], date.shape[1])
+    gap = np.full((24, width), int(np.median(sven[0])), np.uint8)
+    stacked = np.vstack([np.pad(sven, ((0, 0), (0, width - sven.shape[1])), mode="edge"), gap,
+                         np.pad(date, ((0, 0), (0, width - date.shape[1])), mode="edge")])
+    r = rec.recognize(stacked)
+    assert r.lines == 2 and r.text.split("\n")[0] == "Sven" and not r.squeezed
+    assert len(r.chars) == len(r.text) and r.chars[4] == ("\n", 1.0)
+    assert rec.recognize(stacked, split_lines=False).lines == 1
+    assert rec.recognize(PATHS[0]).lines == 1
+
+
 # -- errors --
 
 def test_image_errors(rec, tmp_path):
