@@ -62,6 +62,29 @@ head -c 6400 /dev/zero | tr '\0' '\377' >>"$tmp/blank.pgm"
 out=$("$OCR" --model "$model" --tsv --min-confidence 0.01 "$tmp/blank.pgm" "${paths[@]}" 2>&1)
 check "a blank image is rejected at 0.01" 1 "$(awk -F'\t' 'NR == 1 {print $4}' <<<"$out")"
 check "no sample is" 0 "$(awk -F'\t' 'NR > 1 && $4 != 0' <<<"$out" | wc -l)"
+
+# Turned a quarter either way (bench/loose_rotate), every sample reads as upright, the JSON
+# saying which turn read it; --rotate none reads them as given.
+if [ -n "${3:-}" ] && "$3" "$s/labels.tsv" "$tmp/turned" >/dev/null; then
+    for v in rot90 rot270; do
+        want=$([ $v = rot90 ] && echo 270 || echo 90)
+        verdict=$("$OCR" --model "$model" --json "$tmp/turned/$v"/*.png 2>&1 | python3 -c '
+import json, sys
+labels = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1]))
+bad = []
+for line in sys.stdin:
+    r = json.loads(line)
+    name = r["path"].rsplit("/", 1)[1].split("-", 1)[1]
+    if r.get("text") != labels[name] or r.get("rotation") != int(sys.argv[2]):
+        bad.append("%s: %r turned %r" % (name, r.get("text"), r.get("rotation")))
+print("; ".join(bad) if bad else "ok")' "$s/labels.tsv" "$want")
+        check "$v samples read turned back" ok "$verdict"
+    done
+    none=$("$OCR" --model "$model" --rotate none --single-line "$tmp/turned/rot90/00001-humpy.png" 2>&1)
+    check "--rotate none reads a turned sample as given" 1 "$([ "$none" != HUMPY ] && echo 1)"
+else
+    check "bench/loose_rotate made the turned samples" ok failed
+fi
 # The program carries the model: a copy alone in an empty folder reads every sample.
 mkdir "$tmp/alone" && cp "$OCR" "$tmp/alone/ocr-crnn"
 got=$(cd "$tmp/alone" && OCR_CRNN_MODEL= ./ocr-crnn --tsv "${paths[@]}" 2>&1 | cut -f 2)

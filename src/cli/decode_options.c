@@ -127,6 +127,14 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
         d->patterns[d->n_patterns++] = arg;
         return 0;
     }
+    case DECODE_OPT_ROTATE:
+        if (!strcmp(arg, "auto")) d->params.rotate = CRNN_ROTATE_AUTO;
+        else if (!strcmp(arg, "none")) d->params.rotate = CRNN_ROTATE_NONE;
+        else {
+            fprintf(stderr, "%s: --rotate is auto or none, got '%s'\n", prog, arg);
+            return 2;
+        }
+        return 0;
     case DECODE_OPT_MIN_CONFIDENCE: {
         double x;
         if (parse_number(arg, &x) != 0 || x < 0 || x > 1) {

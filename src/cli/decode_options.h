@@ -23,6 +23,7 @@ enum {
     DECODE_OPT_DIGITS,
     DECODE_OPT_PATTERN,
     DECODE_OPT_MIN_CONFIDENCE,
+    DECODE_OPT_ROTATE,
     DECODE_OPT_EXPLAIN,
     DECODE_OPT_LAST = DECODE_OPT_EXPLAIN
 };
@@ -39,6 +40,7 @@ enum {
         {"digits", no_argument, 0, DECODE_OPT_DIGITS},                                          \
         {"pattern", required_argument, 0, DECODE_OPT_PATTERN},                                  \
         {"min-confidence", required_argument, 0, DECODE_OPT_MIN_CONFIDENCE},                    \
+        {"rotate", required_argument, 0, DECODE_OPT_ROTATE},                                    \
         {"explain", required_argument, 0, DECODE_OPT_EXPLAIN}
 
 #define DECODE_IS_OPTION(c) ((c) >= DECODE_OPT_BEAM && (c) <= DECODE_OPT_LAST)
@@ -75,7 +77,11 @@ enum {
     "                       (default 3); -1: search every word exactly, however long\n"       \
     "      --min-confidence X\n"                                                              \
     "                       reject readings whose confidence, p(text | image), is below X\n"  \
-    "                       (0..1): empty text, flagged as rejected in --json/--tsv/--csv\n"
+    "                       (0..1): empty text, flagged as rejected in --json/--tsv/--csv\n"  \
+    "      --rotate auto|none\n"                                                              \
+    "                       auto (default): a crop 1.1x as tall as wide or more is also read\n"\
+    "                       turned 90 degrees each way, the most probable reading kept\n"     \
+    "                       (--json says \"rotation\":90 or 270); none: as given\n"
 
 #define DECODE_EXPLAIN_HELP                                                                     \
     "      --explain OUT.png\n"                                                               \

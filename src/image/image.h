@@ -38,6 +38,10 @@ static inline int image_channels(const crnn_image *img) { return img->channels =
 /* A copy of img with `channels` channels (grey → RGB repeats the grey; RGB → grey is the
    luminance stb_image computes), stride = width × channels; NULL when out of memory. */
 uint8_t *image_convert(const crnn_image *img, int channels);
+/* img turned a quarter clockwise (clockwise != 0) or counter-clockwise into *out (height and
+   width swapped, stride = height × channels); returns out->pixels to free(), NULL when out of
+   memory. */
+uint8_t *image_turn(const crnn_image *img, int clockwise, crnn_image *out);
 
 /* The width an image of w × h gets at the model's input height: aspect kept, clamped to
    [min_width, CRNN_MAX_INPUT_WIDTH] (the widest one network pass reads; the recogniser reads

@@ -72,6 +72,7 @@ crnn_params crnn_default_params(void) {
     p.pattern = NULL;
     p.min_confidence = 0.0f;
     p.split_lines = 1;
+    p.rotate = CRNN_ROTATE_AUTO;
     return p;
 }
 
@@ -387,12 +388,11 @@ static crnn_status decode_lines(crnn_recognizer *r, int image, const crnn_params
     return s;
 }
 
-crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, int n,
-                                 const crnn_params *params, crnn_result *results) {
+/* The images as given, one network pass (or one pass of windows) for the batch. */
+static crnn_status recognize_as_given(crnn_recognizer *r, const crnn_image *images, int n,
+                                      const crnn_params *params, crnn_result *results) {
     double t0 = now_seconds();
     const crnn_model *m = r->model;
-    crnn_params defaults = crnn_default_params();
-    if (!params) params = &defaults;
     r->n_last = 0; /* until this call's images are through the network */
     if (n < 1 || n > NET_MAX_BATCH)
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
@@ -471,6 +471,94 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
     for (int i = 0; i < n; i++) results[i].milliseconds = ms;
     if (first == CRNN_OK) r->n_last = n;
     return first;
+}
+
+double recognizer_orientation_score(const crnn_result *res, int upright) {
+    double score = res->num_chars > 0 || res->rejected ? res->log_prob : -1e300;
+    return upright ? score + CRNN_ROTATE_UPRIGHT_BIAS : score;
+}
+
+/* A valid image (invalid ones are refused by recognize_as_given) much taller than wide. */
+static int is_tall(const crnn_image *im) {
+    return im->pixels && (im->channels == 0 || im->channels == 1 || im->channels == 3) &&
+           im->width >= 1 && im->height <= CRNN_MAX_IMAGE_SIDE &&
+           im->stride >= im->width * image_channels(im) &&
+           (double)im->height >= CRNN_ROTATE_TALL * im->width;
+}
+
+/* Tall crops read three ways in one pass: the images as given, then each tall one turned
+   clockwise and counter-clockwise. Each keeps its best reading, and the recogniser's record
+   of it (log_probs, input) is the reading kept. Upright crops cost only the test. */
+static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *images, int n,
+                                     int tall, const crnn_params *params, crnn_result *results) {
+    const int total = n + 2 * tall;
+    crnn_image *all = calloc((size_t)total, sizeof *all);
+    crnn_result *read = calloc((size_t)total, sizeof *read);
+    int *turned_of = calloc((size_t)n, sizeof *turned_of); /* index of image i's clockwise copy */
+    crnn_status s = all && read && turned_of ? CRNN_OK : CRNN_ERR_NOMEM;
+    int made = n;
+    if (s == CRNN_OK) {
+        memcpy(all, images, sizeof *all * (size_t)n);
+        for (int i = 0; i < n && s == CRNN_OK; i++) {
+            turned_of[i] = -1;
+            if (!is_tall(&images[i])) continue;
+            turned_of[i] = made;
+            for (int k = 0; k < 2 && s == CRNN_OK; k++, made++)
+                if (!image_turn(&images[i], k == 0, &all[made])) s = CRNN_ERR_NOMEM;
+        }
+    }
+    if (s != CRNN_OK) {
+        set_error(&r->err, CRNN_ERR_NOMEM, "out of memory turning tall images");
+        for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
+    } else {
+        s = recognize_as_given(r, all, total, params, read);
+        int n_last = r->n_last;
+        for (int i = 0; i < n; i++) {
+            int best = i;
+            if (turned_of[i] >= 0)
+                for (int k = 0; k < 2; k++) {
+                    int j = turned_of[i] + k;
+                    if (recognizer_orientation_score(&read[j], 0) >
+                        recognizer_orientation_score(&read[best], best == i))
+                        best = j;
+                }
+            results[i] = read[best];
+            memset(&read[best], 0, sizeof read[best]);
+            if (best != i) {
+                results[i].rotation = best == turned_of[i] ? 90 : 270;
+                r->images[i] = r->images[best]; /* what log_probs and input show */
+            }
+        }
+        for (int j = 0; j < total; j++) crnn_result_free(&read[j]);
+        r->n_last = n_last ? n : 0;
+        double ms = 0;
+        for (int i = 0; i < n; i++) ms += results[i].milliseconds;
+        for (int i = 0; i < n; i++) results[i].milliseconds = ms * total / n / n;
+    }
+    for (int j = n; j < made; j++) free((void *)all[j].pixels);
+    free(all);
+    free(read);
+    free(turned_of);
+    return s;
+}
+
+crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, int n,
+                                 const crnn_params *params, crnn_result *results) {
+    crnn_params defaults = crnn_default_params();
+    if (!params) params = &defaults;
+    int tall = 0;
+    if (params->rotate == CRNN_ROTATE_AUTO && n >= 1 && n <= NET_MAX_BATCH)
+        for (int i = 0; i < n; i++) tall += is_tall(&images[i]);
+    if (!tall) return recognize_as_given(r, images, n, params, results);
+    if (n + 2 * tall > NET_MAX_BATCH) { /* the turned copies need two passes */
+        int half = n / 2;
+        crnn_status a = crnn_recognize_batch(r, images, half, params, results);
+        crnn_status b = crnn_recognize_batch(r, images + half, n - half, params, results + half);
+        r->n_last = 0; /* the record is of half the images: none is kept */
+        return a != CRNN_OK ? a : b;
+    }
+    r->n_last = 0;
+    return recognize_turning(r, images, n, tall, params, results);
 }
 
 crnn_status crnn_recognize_image(crnn_recognizer *r, const crnn_image *image,

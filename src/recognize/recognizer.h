@@ -7,4 +7,8 @@
 /* The model a recognizer runs. */
 const crnn_model *recognizer_model(const crnn_recognizer *rec);
 
+/* How params.rotate ranks the readings of one crop's orientations: log p(text | image), an
+   empty text lowest, the upright reading favoured by CRNN_ROTATE_UPRIGHT_BIAS. */
+double recognizer_orientation_score(const crnn_result *res, int upright);
+
 #endif

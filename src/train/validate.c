@@ -70,12 +70,14 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
     double t0 = now_seconds();
     memset(score, 0, sizeof *score);
     order_item *order = malloc(sizeof(order_item) * (size_t)(v->n ? v->n : 1));
-    network *net = network_new();
-    if (net) network_set_threads(net, threads);
-    decode_workspace *dw = decode_workspace_new();
+    /* Read as `ocr-crnn` reads (lines, chunks, turned tall crops), so the score is the
+       recogniser's. */
+    crnn_recognizer *rec = crnn_recognizer_new(m, err);
+    if (rec) crnn_recognizer_set_threads(rec, threads);
     crnn_params greedy = crnn_default_params();
+    crnn_result res[32];
     crnn_status s = CRNN_OK;
-    if (!order || !net || !dw) {
+    if (!order || !rec) {
         s = set_error(err, CRNN_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -90,28 +92,34 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
     double hits = 0, hits_alnum = 0, sim = 0;
     for (int start = 0; start < v->n; start += BS) {
         int n = v->n - start < BS ? v->n - start : BS;
-        for (int k = 0; k < n; k++) {
-            batch_images[k] = v->images[order[start + k].index];
-        }
-        train_batch *b = batch_from_images(m, batch_images, NULL, n, err);
-        if (!b) { s = CRNN_ERR_NOMEM; goto done; }
-        s = network_forward(net, m, b->input, b->widths, n, 0, err);
-        train_batch_free(b);
-        if (s != CRNN_OK) goto done;
-        int T, C;
-        const int *len;
-        const float *lp = network_log_probs(net, NULL, &T, &C, &len);
+        memset(res, 0, sizeof res);
+        int same = 1; /* one batch call when the images share their decoding */
+        const crnn_params *first = params && params[order[start].index] ? params[order[start].index] : &greedy;
         for (int k = 0; k < n; k++) {
             int idx = order[start + k].index;
-            const crnn_params *p = params && params[idx] ? params[idx] : &greedy;
-            crnn_result res;
-            memset(&res, 0, sizeof res);
-            s = decode_frames(dw, m, lp + (size_t)k * T * C, len[k], C, p, &res, err);
-            if (s != CRNN_OK) { crnn_result_free(&res); goto done; }
-            char *pred = res.text;
-            int rejected = res.rejected;
-            res.text = NULL;
-            crnn_result_free(&res);
+            batch_images[k] = v->images[idx];
+            same &= (params && params[idx] ? params[idx] : &greedy) == first;
+        }
+        if (same) {
+            s = crnn_recognize_batch(rec, batch_images, n, first, res);
+        } else {
+            for (int k = 0; k < n && s == CRNN_OK; k++) {
+                int idx = order[start + k].index;
+                s = crnn_recognize_batch(rec, &batch_images[k], 1,
+                                         params && params[idx] ? params[idx] : &greedy, &res[k]);
+            }
+        }
+        if (s != CRNN_OK) {
+            set_error(err, s, "%s", crnn_recognizer_error(rec));
+            for (int k = 0; k < n; k++) crnn_result_free(&res[k]);
+            goto done;
+        }
+        for (int k = 0; k < n; k++) {
+            int idx = order[start + k].index;
+            char *pred = res[k].text;
+            int rejected = res[k].rejected;
+            res[k].text = NULL;
+            crnn_result_free(&res[k]);
             char a[1024], g[1024];
             text_normalize_alnum(pred, a, sizeof a);
             text_normalize_alnum(v->texts[idx], g, sizeof g);
@@ -137,7 +145,6 @@ crnn_status validation_run(const validation_set *v, const crnn_model *m,
 done:
     score->seconds = now_seconds() - t0;
     free(order);
-    network_free(net);
-    decode_workspace_free(dw);
+    crnn_recognizer_free(rec);
     return s;
 }
