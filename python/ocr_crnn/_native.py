@@ -54,6 +54,7 @@ class Params(ctypes.Structure):
                 ("pattern", ctypes.c_void_p),
                 ("min_confidence", ctypes.c_float),
                 ("split_lines", ctypes.c_int),
+                ("rotate", ctypes.c_int),
                 _SPARE]
 
 
@@ -70,6 +71,7 @@ class Result(ctypes.Structure):
                 ("milliseconds", ctypes.c_double),
                 ("lines", ctypes.c_int),
                 ("squeezed", ctypes.c_int),
+                ("rotation", ctypes.c_int),
                 _SPARE]
 
 

@@ -60,7 +60,7 @@ class Pattern:
 
 NAMES = ("decoder", "beam", "lexicon", "lexicon_ignore_case", "lexicon_margin",
          "lexicon_distance", "allow", "deny", "digits", "pattern", "min_confidence",
-         "split_lines")
+         "split_lines", "rotate")
 
 
 class Options:
@@ -118,6 +118,11 @@ class Options:
             p.min_confidence = float(v["min_confidence"])
         if v.get("split_lines") is not None:
             p.split_lines = 1 if v["split_lines"] else 0
+        rotate = v.get("rotate")
+        if rotate not in (None, "auto", "none"):
+            raise ValueError("rotate must be 'auto' or 'none', not %r" % (rotate,))
+        if rotate is not None:
+            p.rotate = 0 if rotate == "auto" else 1  # CRNN_ROTATE_AUTO, CRNN_ROTATE_NONE
         err = _native.CError()
         if lib.crnn_params_check(model, ctypes.byref(p), ctypes.byref(err)) != 0:
             raise Error(err.message.decode(errors="replace"), _native.status_name(err.code))

@@ -44,10 +44,12 @@ class Result:
     lines         text lines read: 1, or more when the image held stacked lines (the text
                   then has a '\\n' between them, a character of confidence 1)
     squeezed      a line was too wide to read whole and was squeezed (read poorly)
+    rotation      0, or 90 / 270: the reading kept is of the image turned that many degrees
+                  clockwise (option rotate)
     milliseconds  time to decode, run the network and decode the output"""
 
     __slots__ = ("text", "confidence", "chars", "log_prob", "free_text", "free_log_prob",
-                 "fallback", "rejected", "lines", "squeezed", "milliseconds")
+                 "fallback", "rejected", "lines", "squeezed", "rotation", "milliseconds")
 
     def __init__(self, r):
         self.text = r.text.decode() if r.text else ""
@@ -61,6 +63,7 @@ class Result:
         self.rejected = bool(r.rejected)
         self.lines = r.lines
         self.squeezed = bool(r.squeezed)
+        self.rotation = r.rotation
         self.milliseconds = r.milliseconds
 
     def __str__(self):
@@ -163,6 +166,9 @@ class Recognizer:
           split_lines=False         read every image as one line (by default stacked text
                                     lines with empty rows between them are cut apart and
                                     read one by one)
+          rotate='auto'|'none'      auto (default): a crop 1.1x as tall as wide or more is
+                                    also read turned 90 degrees each way, the most probable
+                                    reading kept (Result.rotation); none: as given
 
         Returns a Result, or a list of them. Raises Error (with the library's message, which
         names the file and the reason) if an image cannot be read; for a list, the first

@@ -255,6 +255,19 @@ def test_stacked_lines(rec):
     assert rec.recognize(PATHS[0]).lines == 1
 
 
+@needs_model
+def test_turned_crops(rec):
+    np = pytest.importorskip("numpy")
+    humpy = decode(PATHS[TEXTS.index("HUMPY")], 1)
+    turned = np.ascontiguousarray(np.rot90(humpy))  # a quarter anticlockwise
+    r = rec.recognize(turned)
+    assert r.text == "HUMPY" and r.rotation in (90, 270)
+    assert rec.recognize(turned, rotate="none").rotation == 0
+    assert rec.recognize(PATHS[0]).rotation == 0
+    with pytest.raises(ValueError, match="rotate must be"):
+        rec.recognize(PATHS[0], rotate="left")
+
+
 # -- errors --
 
 def test_image_errors(rec, tmp_path):
