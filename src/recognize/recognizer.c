@@ -491,6 +491,7 @@ static int is_tall(const crnn_image *im) {
    of it (log_probs, input) is the reading kept. Upright crops cost only the test. */
 static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *images, int n,
                                      int tall, const crnn_params *params, crnn_result *results) {
+    const double t0 = now_seconds();
     const int total = n + 2 * tall;
     crnn_image *all = calloc((size_t)total, sizeof *all);
     crnn_result *read = calloc((size_t)total, sizeof *read);
@@ -531,9 +532,8 @@ static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *image
         }
         for (int j = 0; j < total; j++) crnn_result_free(&read[j]);
         r->n_last = n_last ? n : 0;
-        double ms = 0;
-        for (int i = 0; i < n; i++) ms += results[i].milliseconds;
-        for (int i = 0; i < n; i++) results[i].milliseconds = ms * total / n / n;
+        const double ms = (now_seconds() - t0) * 1000.0 / n; /* turning and all readings */
+        for (int i = 0; i < n; i++) results[i].milliseconds = ms;
     }
     for (int j = n; j < made; j++) free((void *)all[j].pixels);
     free(all);
