@@ -29,13 +29,13 @@ CC=${CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found (apt-get install clang)" >&2; exit 1; }
 
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
-# The library, built by meson with the sanitizers and libFuzzer's coverage instrumentation.
+# The library's internal archive (every symbol, hidden or not: the targets call internals), built by meson with the sanitizers and libFuzzer's coverage instrumentation.
 if [ ! -f "$build/build.ninja" ]; then
     CC=$CC nice -n 19 meson setup "$build" --buildtype=debugoptimized -Db_lundef=false \
         -Db_sanitize=address,undefined \
         -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined" >/dev/null
 fi
-nice -n 19 ninja -C "$build" libcrnn.a >/dev/null
+nice -n 19 ninja -C "$build" libcrnn_internal.a >/dev/null
 # stb_image compiled from source so that it is instrumented too (see stb_image_impl.c).
 stb_cflags=$(pkg-config --cflags stb)
 libs="$(pkg-config --libs openblas stb lmdb) -lm -lpthread"
@@ -46,7 +46,7 @@ fi
 bin=$build/fuzz_$target
 nice -n 19 "$CC" -std=c11 -O1 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $flags -fsanitize=fuzzer \
     -Iinclude -Isrc $stb_cflags "tests/fuzz/fuzz_$target.c" "$build/stb_image_fuzz.o" \
-    "$build/libcrnn.a" $libs -o "$bin"
+    "$build/libcrnn_internal.a" $libs -o "$bin"
 
 mkdir -p "$build/corpus/$target" "$build/artifacts/$target"
 log=$build/fuzz_$target.log
