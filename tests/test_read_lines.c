@@ -1,7 +1,8 @@
 /* test_read_lines.c — the shipped model on what is not one word: a line of 300 words (24,000
    columns at the model's height, read in chunks: it once came back as 3 words, squeezed
    into 4,096 columns) must give at least 95 % of its words, and stacked lines (which read as
-   garbage when squeezed into one) their own texts, joined by newlines. The text is drawn
+   garbage when squeezed into one) their own texts, joined by newlines; a word with a text
+   height of blank around it is read from its ink, a tight one as given. The text is drawn
    with DejaVu Sans from words of lexicons/en.txt. Skipped (77) where models/en.crnn or the
    font is missing. */
 #include <ctype.h>
@@ -124,6 +125,42 @@ static void read_stacked(crnn_recognizer *rec, const render_font_t *font) {
     free(px);
 }
 
+/* The width of the network input the recogniser made of the last image it read. */
+static int input_width(crnn_recognizer *rec) {
+    int w = 0, h = 0;
+    CHECK(crnn_recognizer_input(rec, 0, &w, &h) != NULL);
+    return w;
+}
+
+static void read_loose(crnn_recognizer *rec, const render_font_t *font) {
+    const char *word[] = {"quality"};
+    crnn_params params = crnn_default_params();
+    crnn_result res;
+    for (int loose = 0; loose <= 1; loose++) {
+        int w, h;
+        uint8_t *px = render_lines(font, word, 1, 24, 0, loose ? 24 : 2, 0, &w, &h);
+        crnn_image im = {w, h, w, px, 1};
+        params.split_lines = 0; /* as given */
+        CHECK(crnn_recognize_image(rec, &im, &params, &res) == CRNN_OK);
+        int given = input_width(rec);
+        crnn_result_free(&res);
+        params.split_lines = 1;
+        CHECK(crnn_recognize_image(rec, &im, &params, &res) == CRNN_OK);
+        int read = input_width(rec);
+        CHECK_MSG(res.text && !strcmp(res.text, "quality"), "%s crop read '%s'",
+                  loose ? "loose" : "tight", res.text);
+        crnn_result_free(&res);
+        /* Loose: the blank rows go, so the word spans more of the model's height and its
+           input, scaled to that height, is wider than the whole crop's (here 1.8 times). */
+        if (loose)
+            CHECK_MSG(read > given * 5 / 4, "loose crop: input %d columns, %d as given", read,
+                      given);
+        else
+            CHECK_MSG(read == given, "tight crop: input %d columns, %d as given", read, given);
+        free(px);
+    }
+}
+
 int main(void) {
     crnn_error err;
     crnn_model *model = crnn_model_load("models/en.crnn", &err);
@@ -137,6 +174,7 @@ int main(void) {
     crnn_recognizer *rec = crnn_recognizer_new(model, &err);
     read_long_line(rec, font);
     read_stacked(rec, font);
+    read_loose(rec, font);
     crnn_recognizer_free(rec);
     render_font_free(font);
     crnn_model_free(model);
