@@ -155,7 +155,9 @@ crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, con
      joins them with '\n' and result.lines counts them. This is a simple splitter by the
      horizontal projection profile, not a text detector: it only separates lines stacked with
      clear space between them, and leaves an image as one line when in doubt. Descenders,
-     underlines and accents stay with their line.
+     underlines and accents stay with their line. A single line whose blank rows above
+     and below its ink add up to more than half the ink's height (a loose crop) is read
+     from its ink and a margin, like each of several lines.
    - crnn_recognizer_input and crnn_recognizer_log_probs give such an image's lines side by
      side: the lines' inputs and their frames one after another. */
 

@@ -49,9 +49,10 @@ static void print_usage(FILE *f) {
             "  -o, --output FILE    write the results to FILE, replaced only when complete\n"
             "      --shard I/N      only the inputs whose path hash mod N is I (0 <= I < N)\n"
             "      --fail-fast      stop at the first input that cannot be read\n"
-            "      --single-line    read every image as one line (by default an image whose\n"
-            "                       rows of ink form stacked lines with empty rows between\n"
-            "                       them is cut into those lines, each read on its own)\n"
+            "      --single-line    read every image as one line, as given (by default an\n"
+            "                       image whose rows of ink form stacked lines with empty\n"
+            "                       rows between them is cut into those lines, each read on\n"
+            "                       its own, and a loosely cropped word is trimmed to its ink)\n"
             DECODE_OPTIONS_HELP DECODE_EXPLAIN_HELP
             "  -q, --quiet          no progress bar, no notes (errors are still reported)\n"
             "  -h, --help           this help\n"
