@@ -1,6 +1,7 @@
 /* cmd_train.c — `ocr-crnn train`: flags (or a config file of the same flags) into
    crnn_train_options (train_flags.c), the run folder's configuration restored on --resume;
-   Ctrl-C checkpoints and stops cleanly. */
+   Ctrl-C checkpoints and stops cleanly. Started by an MPI launcher, each process is one rank
+   of the run (comm.h). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/comm.h"
 #include "cli/train_flags.h"
+#include "train/train.h"
 #include "util/util.h"
 
 static volatile int stop_requested; /* set from the signal handler, read by the trainer */
@@ -199,13 +202,28 @@ static int train_main(int argc, char **args) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    train_comm *comm;
+    if (cli_comm_open(&comm) != 0) {
+        free(conf);
+        config_args_free(&stored_args);
+        return 1;
+    }
     crnn_error err;
-    crnn_status s = crnn_train(&o, &err);
+    int all_ranks = 1;
+    crnn_status s = train_run(&o, comm, &all_ranks, &err);
     free(conf);
     config_args_free(&stored_args);
-    if (s != CRNN_OK) {
-        fprintf(stderr, "ocr-crnn train: %s\n", err.message);
-        return s == CRNN_ERR_ARG ? 2 : 1;
+    int status = s == CRNN_OK ? 0 : s == CRNN_ERR_ARG ? 2 : 1;
+    int rank = comm ? comm->rank : 0, ranks = comm ? comm->size : 1;
+    if (s != CRNN_OK && all_ranks) { /* the same reason on every rank: rank 0 tells it */
+        if (rank == 0) fprintf(stderr, "ocr-crnn train: %s\n", err.message);
+    } else if (s != CRNN_OK) { /* this rank's alone: the others may wait for it */
+        if (ranks > 1) fprintf(stderr, "ocr-crnn train: rank %d of %d: %s (ending the job)\n",
+                               rank, ranks, err.message);
+        else fprintf(stderr, "ocr-crnn train: %s\n", err.message);
+        cli_comm_abort(comm, status);
+        return status;
     }
-    return 0;
+    cli_comm_close(comm);
+    return status;
 }
