@@ -82,7 +82,8 @@ static void usage(FILE *f) {
         "  --weight-decay X      (default 1e-4)\n"
         "  --clip X              global gradient-norm clip (default 5)\n"
         "  --seed N              (default 1)\n"
-        "  --threads N           worker threads sharing each batch (default: all cores)\n"
+        "  --threads N           worker threads sharing each batch (default: all cores;\n"
+        "                        under MPI, the machine's cores shared among its ranks)\n"
         "Output\n"
         "  --run DIR             run.conf, checkpoint.bin, best.crnn, log.csv, plot.png; a\n"
         "                        folder that holds a run is refused without one of:\n"
@@ -98,7 +99,13 @@ static void usage(FILE *f) {
         "                        flags on the command line override it\n"
         "\n"
         "The log names what the generator found (fonts, backgrounds), warns of a warm-up as\n"
-        "long as the run, and ends with the best validation accuracy.\n");
+        "long as the run, and ends with the best validation accuracy.\n"
+        "\n"
+        "Across processes and machines: start it under an MPI launcher, e.g.\n"
+        "  mpirun -np 4 --hostfile HOSTS ocr-crnn train --run DIR ...   or   srun --mpi=pmix ...\n"
+        "Each rank trains on its share of every batch (--batch is the global batch) and the\n"
+        "gradients are summed each step; rank 0 alone writes DIR and logs. Every rank must\n"
+        "see the data and DIR at the same paths. A run resumes with any number of ranks.\n");
 }
 
 /* Expands --config FILE into the arguments before the command line's (which override it).

@@ -24,14 +24,34 @@ void dist_share(int B, const int *threads, int size, int rank, int *first, int *
     *end = replica_first(B, G, g0 + threads[rank]);
 }
 
-crnn_status dist_gather_threads(train_comm *c, int mine, int *threads, crnn_error *err) {
+crnn_status dist_plan(train_comm *c, int mine, int B, int *threads, char *line, size_t size,
+                      crnn_error *err) {
     float *v = calloc((size_t)c->size, sizeof(float));
     if (!v) return set_error(err, CRNN_ERR_NOMEM, "out of memory");
     v[c->rank] = (float)mine;
     crnn_status s = c->allreduce_sum(c, v, (size_t)c->size, err);
     for (int r = 0; r < c->size && s == CRNN_OK; r++) threads[r] = (int)v[r];
     free(v);
-    return s;
+    if (s != CRNN_OK) return s;
+    int replicas = 0, lo = B, hi = 0, tlo = threads[0], thi = threads[0];
+    for (int r = 0; r < c->size; r++) {
+        int first, end;
+        dist_share(B, threads, c->size, r, &first, &end);
+        lo = end - first < lo ? end - first : lo;
+        hi = end - first > hi ? end - first : hi;
+        tlo = threads[r] < tlo ? threads[r] : tlo;
+        thi = threads[r] > thi ? threads[r] : thi;
+        replicas += threads[r];
+    }
+    char threads_txt[32], share_txt[48];
+    if (tlo == thi) snprintf(threads_txt, sizeof threads_txt, "%d", tlo);
+    else snprintf(threads_txt, sizeof threads_txt, "%d to %d", tlo, thi);
+    if (lo == hi) snprintf(share_txt, sizeof share_txt, "%d samples a rank", lo);
+    else snprintf(share_txt, sizeof share_txt, "%d to %d samples a rank", lo, hi);
+    snprintf(line, size, "distributed: %d ranks (%d on rank 0's machine), %s threads each, %d "
+             "replicas; global batch %d, %s", c->size, c->local_size, threads_txt, replicas, B,
+             share_txt);
+    return CRNN_OK;
 }
 
 crnn_status dist_agree(train_comm *c, crnn_status mine, crnn_error *err) {

@@ -22,8 +22,10 @@
    sample gets none (first == end). */
 void dist_share(int B, const int *threads, int size, int rank, int *first, int *end);
 
-/* Every rank's thread count, gathered: threads[0..c->size) (malloc'ed by the caller). */
-crnn_status dist_gather_threads(train_comm *c, int mine, int *threads, crnn_error *err);
+/* Every rank's thread count gathered into threads[0..c->size) (the caller's), and a line that
+   says how the run is spread: ranks, threads, replicas and the shares of a global batch of B. */
+crnn_status dist_plan(train_comm *c, int mine, int B, int *threads, char *line, size_t size,
+                      crnn_error *err);
 
 /* Whether every rank set itself up (mine: this rank's status, err its message). If one failed,
    every rank returns the error of the lowest failing rank, with its message prefixed by that

@@ -227,6 +227,8 @@ typedef struct {
     float *reduce_buf;        /* gradients and the step's statistics, summed over ranks */
     int stop_agreed;          /* a rank was asked to stop: all stop after this step */
     double cpu_all;           /* CPU seconds of every rank since this run (re)started */
+    double reduce_s;          /* wall time in the step's reduction since the last report */
+    long reduce_n;
     char ckpt_path[4096], best_path[4096], log_path[4096], plot_path[4096];
     crnn_model *m;
     optimizer opt;
@@ -369,10 +371,13 @@ static crnn_status train_step(run_state *t, crnn_error *err) {
     if (s != CRNN_OK) return s;
     if (t->comm) {
         int stop = o->stop && *o->stop;
-        double cpu = cpu_seconds() - t->cpu_start;
+        double cpu = cpu_seconds() - t->cpu_start, t0 = now_seconds();
         s = dist_reduce_step(t->comm, t->reduce_buf, grads, t->m->n_params, &ss, &stop, &cpu,
                              err);
         if (s != CRNN_OK) return s;
+        /* waiting for the slowest rank included: what the reduction costs the step */
+        t->reduce_s += now_seconds() - t0;
+        t->reduce_n++;
         grads = t->reduce_buf;
         t->stop_agreed = stop;
         t->cpu_all = cpu;
@@ -448,10 +453,13 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
     double ga = t->loss_n ? t->gnorm_avg / t->loss_n : NAN;
     char valtxt[64] = "";
     if (t->last_val >= 0) snprintf(valtxt, sizeof valtxt, ", val %.2f%%", 100 * t->last_val);
-    char eta_txt[32];
+    char eta_txt[32], reduce_txt[48] = "";
     duration_text(eta, rate > 0, eta_txt, sizeof eta_txt);
-    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %s%s%s",
-          t->st.step, o->steps, la, ga, lr, rate, eta_txt, valtxt,
+    if (t->reduce_n)
+        snprintf(reduce_txt, sizeof reduce_txt, "  allreduce %.1f ms/step",
+                 1e3 * t->reduce_s / (double)t->reduce_n);
+    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s%s  ETA %s%s%s",
+          t->st.step, o->steps, la, ga, lr, rate, reduce_txt, eta_txt, valtxt,
           t->st.skipped_steps ? "  (skipped steps!)" : "");
     if (t->skipped_unalign + t->skipped_read + t->skipped_chars)
         logf_(o, "  samples skipped so far: %ld labels too long for their width, %ld "
@@ -468,6 +476,8 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
     t->loss_avg = t->gnorm_avg = 0;
     t->loss_n = 0;
     t->window_samples = 0;
+    t->reduce_s = 0;
+    t->reduce_n = 0;
     t->window_t0 = now;
     t->last_print = now;
     return CRNN_OK;
@@ -574,30 +584,13 @@ static crnn_status plan_workers(run_state *t, crnn_error *err) {
     t->n_workers = o->threads > 0 ? o->threads : per_rank > 0 ? (int)per_rank : 1;
     if (t->n_workers > TRAIN_MAX_WORKERS) t->n_workers = TRAIN_MAX_WORKERS;
     if (!t->comm) return CRNN_OK;
-    int size = t->comm->size;
-    t->threads_of = calloc((size_t)size, sizeof(int));
+    t->threads_of = calloc((size_t)t->comm->size, sizeof(int));
     if (!t->threads_of) return set_error(err, CRNN_ERR_NOMEM, "out of memory");
-    crnn_status s = dist_gather_threads(t->comm, t->n_workers, t->threads_of, err);
-    if (s != CRNN_OK) return s;
-    int replicas = 0, lo = o->batch_size, hi = 0, tlo = TRAIN_MAX_WORKERS, thi = 0;
-    for (int r = 0; r < size; r++) {
-        int first, end;
-        dist_share(o->batch_size, t->threads_of, size, r, &first, &end);
-        lo = end - first < lo ? end - first : lo;
-        hi = end - first > hi ? end - first : hi;
-        tlo = t->threads_of[r] < tlo ? t->threads_of[r] : tlo;
-        thi = t->threads_of[r] > thi ? t->threads_of[r] : thi;
-        replicas += t->threads_of[r];
-    }
-    char threads_txt[32], share_txt[48];
-    if (tlo == thi) snprintf(threads_txt, sizeof threads_txt, "%d", tlo);
-    else snprintf(threads_txt, sizeof threads_txt, "%d to %d", tlo, thi);
-    if (lo == hi) snprintf(share_txt, sizeof share_txt, "%d samples a rank", lo);
-    else snprintf(share_txt, sizeof share_txt, "%d to %d samples a rank", lo, hi);
-    logf_(o, "distributed: %d ranks (%d on rank 0's machine), %s threads each, %d replicas; "
-          "global batch %d, %s", size, t->comm->local_size, threads_txt, replicas,
-          o->batch_size, share_txt);
-    return CRNN_OK;
+    char line[256];
+    crnn_status s = dist_plan(t->comm, t->n_workers, o->batch_size, t->threads_of, line,
+                              sizeof line, err);
+    if (s == CRNN_OK) logf_(o, "%s", line);
+    return s;
 }
 
 crnn_status train_run(const crnn_train_options *o, train_comm *comm, int *all_ranks,
