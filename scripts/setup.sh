@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh — installs what ocr-crnn needs from Debian (build tools, OpenBLAS, stb, uthash,
-# liblmdb, the word list, PyTorch for the parity tests, and the fonts of the synthetic
+# liblmdb, Open MPI, the word list, PyTorch for the parity tests, and the fonts of the synthetic
 # generator), then builds into build/. Needs root (apt-get). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

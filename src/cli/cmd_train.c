@@ -1,6 +1,7 @@
 /* cmd_train.c — `ocr-crnn train`: flags (or a config file of the same flags) into
    crnn_train_options (train_flags.c), the run folder's configuration restored on --resume;
-   Ctrl-C checkpoints and stops cleanly. */
+   Ctrl-C checkpoints and stops cleanly. Started by an MPI launcher, each process is one rank
+   of the run (comm.h). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/comm.h"
 #include "cli/train_flags.h"
+#include "train/train.h"
 #include "util/util.h"
 
 static volatile int stop_requested; /* set from the signal handler, read by the trainer */
@@ -79,7 +82,8 @@ static void usage(FILE *f) {
         "  --weight-decay X      (default 1e-4)\n"
         "  --clip X              global gradient-norm clip (default 5)\n"
         "  --seed N              (default 1)\n"
-        "  --threads N           worker threads sharing each batch (default: all cores)\n"
+        "  --threads N           worker threads sharing each batch (default: all cores;\n"
+        "                        under MPI, the machine's cores shared among its ranks)\n"
         "Output\n"
         "  --run DIR             run.conf, checkpoint.bin, best.crnn, log.csv, plot.png; a\n"
         "                        folder that holds a run is refused without one of:\n"
@@ -95,7 +99,13 @@ static void usage(FILE *f) {
         "                        flags on the command line override it\n"
         "\n"
         "The log names what the generator found (fonts, backgrounds), warns of a warm-up as\n"
-        "long as the run, and ends with the best validation accuracy.\n");
+        "long as the run, and ends with the best validation accuracy.\n"
+        "\n"
+        "Across processes and machines: start it under an MPI launcher, e.g.\n"
+        "  mpirun -np 4 --hostfile HOSTS ocr-crnn train --run DIR ...   or   srun --mpi=pmix ...\n"
+        "Each rank trains on its share of every batch (--batch is the global batch) and the\n"
+        "gradients are summed each step; rank 0 alone writes DIR and logs. Every rank must\n"
+        "see the data and DIR at the same paths. A run resumes with any number of ranks.\n");
 }
 
 /* Expands --config FILE into the arguments before the command line's (which override it).
@@ -199,13 +209,28 @@ static int train_main(int argc, char **args) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    train_comm *comm;
+    if (cli_comm_open(&comm) != 0) {
+        free(conf);
+        config_args_free(&stored_args);
+        return 1;
+    }
     crnn_error err;
-    crnn_status s = crnn_train(&o, &err);
+    int all_ranks = 1;
+    crnn_status s = train_run(&o, comm, &all_ranks, &err);
     free(conf);
     config_args_free(&stored_args);
-    if (s != CRNN_OK) {
-        fprintf(stderr, "ocr-crnn train: %s\n", err.message);
-        return s == CRNN_ERR_ARG ? 2 : 1;
+    int status = s == CRNN_OK ? 0 : s == CRNN_ERR_ARG ? 2 : 1;
+    int rank = comm ? comm->rank : 0, ranks = comm ? comm->size : 1;
+    if (s != CRNN_OK && all_ranks) { /* the same reason on every rank: rank 0 tells it */
+        if (rank == 0) fprintf(stderr, "ocr-crnn train: %s\n", err.message);
+    } else if (s != CRNN_OK) { /* this rank's alone: the others may wait for it */
+        if (ranks > 1) fprintf(stderr, "ocr-crnn train: rank %d of %d: %s (ending the job)\n",
+                               rank, ranks, err.message);
+        else fprintf(stderr, "ocr-crnn train: %s\n", err.message);
+        cli_comm_abort(comm, status);
+        return status;
     }
-    return 0;
+    cli_comm_close(comm);
+    return status;
 }

@@ -181,12 +181,13 @@ static train_batch *assemble(const crnn_model *m, sample *s, int n, long index) 
         nl += (size_t)s[i].n_labels;
     }
     const int C = m->input_channels;
-    b->input = malloc(sizeof(float) * total * (size_t)C);
-    b->widths = malloc(sizeof(int) * (size_t)n);
+    const size_t n1 = n > 0 ? (size_t)n : 1; /* a rank's share may be empty */
+    b->input = malloc(sizeof(float) * (total ? total : 1) * (size_t)C);
+    b->widths = malloc(sizeof(int) * n1);
     b->labels = malloc(sizeof(int) * (nl ? nl : 1));
-    b->label_off = malloc(sizeof(int) * (size_t)n);
-    b->label_len = malloc(sizeof(int) * (size_t)n);
-    b->texts = calloc((size_t)n, sizeof(char *));
+    b->label_off = malloc(sizeof(int) * n1);
+    b->label_len = malloc(sizeof(int) * n1);
+    b->texts = calloc(n1, sizeof(char *));
     size_t scratch_n = 0;
     for (int i = 0; i < n; i++)
         if ((size_t)s[i].h * s[i].width > scratch_n) scratch_n = (size_t)s[i].h * s[i].width;
@@ -273,7 +274,14 @@ static void *producer(void *arg) {
         for (int k = 0; k < K && n == K * B; k++) {
             long index = chunk * K + k;
             if (index < c->first_batch) continue;
-            train_batch *b = assemble(l->m, samples + (size_t)order[k] * B, B, index);
+            /* this process's share only: the others are other ranks' to assemble */
+            int first = 0, count = B;
+            if (c->share_end > 0) {
+                first = c->share_first;
+                count = c->share_end - c->share_first;
+            }
+            train_batch *b = assemble(l->m, samples + (size_t)order[k] * B + first, count, index);
+            if (b && count != B) b->global_B = B;
             if (!b) {
                 set_error(&l->fatal_err, CRNN_ERR_NOMEM, "out of memory assembling a batch");
                 l->fatal = CRNN_ERR_NOMEM;
@@ -298,7 +306,8 @@ static void *producer(void *arg) {
 
 loader *loader_start(const crnn_model *m, const loader_config *cfg, crnn_error *err) {
     if (cfg->n_sources < 1 || cfg->n_sources > LOADER_MAX_SOURCES || cfg->batch_size < 1 ||
-        cfg->bucket < 1 || cfg->bucket > 256) {
+        cfg->bucket < 1 || cfg->bucket > 256 || cfg->share_first < 0 ||
+        cfg->share_first > cfg->share_end || cfg->share_end > cfg->batch_size) {
         set_error(err, CRNN_ERR_ARG, "loader: bad configuration");
         return NULL;
     }

@@ -31,6 +31,10 @@ typedef struct {
        learns the camera's defects. Both 0: every word as the generator's default draws it. */
     float clean;
     long clean_fade;
+    /* Distributed training: samples [share_first, share_end) of each batch, once grouped by
+       width, are this process's; the rest are other ranks'. Every sample is still drawn, so
+       that the batches are the same whatever the rank count. Both 0: the whole batch. */
+    int share_first, share_end;
     int n_sources;
     loader_source sources[LOADER_MAX_SOURCES];
 } loader_config;
@@ -38,6 +42,8 @@ typedef struct {
 typedef struct train_batch {
     long index;
     int B;
+    int global_B;   /* the batch this is a share of (its loss is the mean over all of them);
+                       0: B, the batch is whole */
     float *input;   /* Σ height × widths[b] */
     int *widths;
     int *labels;    /* all labels, sample b at label_off[b], label_len[b] long */

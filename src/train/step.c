@@ -133,8 +133,9 @@ static void *worker_run(void *arg) {
         r->stats.loss += li;
         r->stats.counted++;
     }
-    /* The loss is the mean over the whole batch, so each share scales by the full size. */
-    float scale = 1.0f / (float)b->B;
+    /* The loss is the mean over the whole batch, so each share scales by the full size (the
+       global batch's, when this batch is one rank's share of it). */
+    float scale = 1.0f / (float)(b->global_B > 0 ? b->global_B : b->B);
     for (size_t k = 0; k < need; k++) r->dlogits[k] *= scale;
     if (isfinite(r->stats.loss) && r->stats.counted)
         r->status = network_backward(r->net, m, r->grads, r->dlogits, &r->err);
@@ -144,6 +145,12 @@ static void *worker_run(void *arg) {
 crnn_status train_workers_run(train_workers *tw, crnn_model *m, const train_batch *b,
                               float bn_momentum, step_stats *stats, float **grads,
                               crnn_error *err) {
+    if (b->B == 0) { /* a rank whose share of the global batch is empty adds nothing */
+        memset(stats, 0, sizeof *stats);
+        memset(tw->w[0].grads, 0, m->n_params * sizeof(float));
+        *grads = tw->w[0].grads;
+        return CRNN_OK;
+    }
     /* Share the batch among the workers, each at least one sample. */
     int R = tw->n < b->B ? tw->n : b->B;
     size_t off = 0, batch_cols = 0;

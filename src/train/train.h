@@ -82,12 +82,23 @@ typedef struct {
 train_workers *train_workers_new(const crnn_model *m, int threads, crnn_error *err);
 void train_workers_free(train_workers *tw);
 /* Forward, CTC loss and backward of batch b, each worker a share of it (batch-norm statistics
-   per share), the gradient of the batch's mean loss summed into *grads (owned by tw, laid out
+   per share), the gradient of the batch's mean loss (over b->global_B samples when b is one
+   rank's share; all zero when that share is empty) summed into *grads (owned by tw, laid out
    like m->params, valid until the next call). Worker 0 blends its batch statistics into m's
    running statistics with bn_momentum (< 0: not at all). */
 crnn_status train_workers_run(train_workers *tw, crnn_model *m, const train_batch *b,
                               float bn_momentum, step_stats *stats, float **grads,
                               crnn_error *err);
+
+/* ---- trainer.c ---- */
+typedef struct train_comm train_comm; /* comm.h */
+/* crnn_train on every rank of comm (dist.h says how the work is shared; NULL or one rank: one
+   process, crnn_train itself). Rank 0 alone writes the run folder and logs. On failure,
+   *all_ranks (if not NULL) says whether every rank returned this same error together (a
+   start that failed somewhere); otherwise the error is this rank's alone, the others may be
+   waiting for it in a collective, and the caller has to end the job. */
+crnn_status train_run(const crnn_train_options *o, train_comm *comm, int *all_ranks,
+                      crnn_error *err);
 
 /* ---- metrics.c ---- */
 /* Lower-case and keep only 0-9a-z: the benchmark convention (Shi et al. Table 2). */

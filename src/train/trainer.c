@@ -1,5 +1,7 @@
 /* trainer.c — the training loop: batches from the loader, forward, CTC loss, backward, clip,
-   optimiser step; validation, best-model export, checkpoints, logs and the plot. */
+   optimiser step; validation, best-model export, checkpoints, logs and the plot. Across ranks
+   (dist.h) every rank runs this loop on its share of each batch and the gradients are summed
+   once a step; rank 0 alone writes the run folder and logs. */
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/loader.h"
 #include "train/plot.h"
 #include "train/train.h"
@@ -217,6 +220,15 @@ static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m
 /* One training run: what crnn_train's phases share. */
 typedef struct {
     const crnn_train_options *o;
+    crnn_train_options own;   /* the options as this rank uses them (o points here) */
+    train_comm *comm;         /* NULL: one process */
+    int rank;
+    int *threads_of;          /* every rank's worker count (comm only) */
+    float *reduce_buf;        /* gradients and the step's statistics, summed over ranks */
+    int stop_agreed;          /* a rank was asked to stop: all stop after this step */
+    double cpu_all;           /* CPU seconds of every rank since this run (re)started */
+    double reduce_s;          /* wall time in the step's reduction since the last report */
+    long reduce_n;
     char ckpt_path[4096], best_path[4096], log_path[4096], plot_path[4096];
     crnn_model *m;
     optimizer opt;
@@ -251,8 +263,11 @@ static crnn_status check_options(const crnn_train_options *o, crnn_error *err) {
 /* The run folder, and the model with its optimiser: resumed from the checkpoint or new. */
 static crnn_status open_run(run_state *t, crnn_error *err) {
     const crnn_train_options *o = t->o;
-    crnn_status s = ensure_dir(o->run_dir, err);
-    if (s == CRNN_OK) s = claim_run_dir(o, err);
+    crnn_status s = CRNN_OK;
+    if (t->rank == 0) { /* the other ranks only read the folder */
+        s = ensure_dir(o->run_dir, err);
+        if (s == CRNN_OK) s = claim_run_dir(o, err);
+    }
     if (s != CRNN_OK) return s;
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.bin", o->run_dir);
     snprintf(t->best_path, sizeof t->best_path, "%s/best.crnn", o->run_dir);
@@ -288,13 +303,12 @@ static crnn_status open_run(run_state *t, crnn_error *err) {
 static crnn_status make_step_buffers(run_state *t, crnn_error *err) {
     /* Parallelism comes from the workers; BLAS inside each stays single-threaded. */
     openblas_set_num_threads(1);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    t->n_workers = t->o->threads > 0 ? t->o->threads : (cores > 0 ? (int)cores : 1);
-    if (t->n_workers > TRAIN_MAX_WORKERS) t->n_workers = TRAIN_MAX_WORKERS;
     t->workers = train_workers_new(t->m, t->n_workers, err);
     if (!t->workers) return err->code;
     t->mask = decay_mask(t->m);
-    if (!t->mask) return set_error(err, CRNN_ERR_NOMEM, "out of memory for training buffers");
+    if (t->comm) t->reduce_buf = malloc((t->m->n_params + DIST_STEP_EXTRA) * sizeof(float));
+    if (!t->mask || (t->comm && !t->reduce_buf))
+        return set_error(err, CRNN_ERR_NOMEM, "out of memory for training buffers");
     return CRNN_OK;
 }
 
@@ -308,6 +322,9 @@ static crnn_status open_data(run_state *t, crnn_error *err) {
     t->lc.max_width = 1024;
     t->lc.clean = o->synth_clean;
     t->lc.clean_fade = o->synth_clean_fade;
+    if (t->comm)
+        dist_share(o->batch_size, t->threads_of, t->comm->size, t->rank, &t->lc.share_first,
+                   &t->lc.share_end);
     crnn_status s = open_sources(o, t->m, &t->handles, &t->lc, err);
     if (s != CRNN_OK) return s;
     if (o->val_data) {
@@ -322,6 +339,9 @@ static crnn_status open_data(run_state *t, crnn_error *err) {
         else
             logf_(o, "validation: %d images from %s", t->val.n, o->val_data);
     }
+    t->ld = loader_start(t->m, &t->lc, err);
+    if (!t->ld) return err->code;
+    if (t->rank != 0) return CRNN_OK; /* rank 0 keeps the log and the plot */
     plot_load_csv(&t->series, t->log_path, t->st.step);
     int new_log = !o->resume;
     t->logf = fopen(t->log_path, new_log ? "w" : "a");
@@ -329,8 +349,6 @@ static crnn_status open_data(run_state *t, crnn_error *err) {
         return set_error(err, CRNN_ERR_IO, "%s: cannot open: %s", t->log_path, strerror(errno));
     if (new_log)
         fprintf(t->logf, "step,samples,seconds,loss,lr,grad_norm,val_exact,val_alnum,val_ned\n");
-    t->ld = loader_start(t->m, &t->lc, err);
-    if (!t->ld) return err->code;
     return CRNN_OK;
 }
 
@@ -345,10 +363,25 @@ static crnn_status train_step(run_state *t, crnn_error *err) {
     t->skipped_chars += b->skipped_charset;
     step_stats ss;
     float *grads;
-    crnn_status s = train_workers_run(t->workers, t->m, b, o->bn_momentum, &ss, &grads, err);
-    int n_samples = b->B;
+    /* the model's running batch-norm statistics follow the first replica of all: rank 0's */
+    crnn_status s = train_workers_run(t->workers, t->m, b, t->rank == 0 ? o->bn_momentum : -1.0f,
+                                      &ss, &grads, err);
+    int n_samples = b->global_B > 0 ? b->global_B : b->B;
     train_batch_free(b);
     if (s != CRNN_OK) return s;
+    if (t->comm) {
+        int stop = o->stop && *o->stop;
+        double cpu = cpu_seconds() - t->cpu_start, t0 = now_seconds();
+        s = dist_reduce_step(t->comm, t->reduce_buf, grads, t->m->n_params, &ss, &stop, &cpu,
+                             err);
+        if (s != CRNN_OK) return s;
+        /* waiting for the slowest rank included: what the reduction costs the step */
+        t->reduce_s += now_seconds() - t0;
+        t->reduce_n++;
+        grads = t->reduce_buf;
+        t->stop_agreed = stop;
+        t->cpu_all = cpu;
+    }
     t->skipped_unalign += ss.unalignable;
     double loss = ss.counted ? ss.loss / n_samples : NAN;
     double gnorm = NAN;
@@ -380,10 +413,20 @@ static crnn_status validate(run_state *t, double now, crnn_error *err) {
     const crnn_train_options *o = t->o;
     validation_score sc;
     /* the workers are idle meanwhile: their threads share the validation batches */
-    crnn_status s = validation_run(&t->val, t->m, NULL, &sc, NULL, t->n_workers, err);
+    crnn_status s;
+    if (t->comm) { /* rank 0's running statistics on every rank, then a share each */
+        s = dist_sync_params(t->comm, t->m, err);
+        if (s == CRNN_OK) s = dist_validate(t->comm, &t->val, t->m, t->n_workers, &sc, err);
+    } else {
+        s = validation_run(&t->val, t->m, NULL, &sc, NULL, t->n_workers, err);
+    }
     if (s != CRNN_OK) return s;
     t->last_val = sc.alnum;
     int improved = sc.alnum > t->st.best_score;
+    if (t->rank != 0) {
+        if (improved) t->st.best_score = sc.alnum;
+        return CRNN_OK;
+    }
     logf_(o, "validation at step %ld: word accuracy %.2f%% (exact %.2f%%), 1-NED %.4f, "
           "%d images in %.1f s%s", t->st.step, 100 * sc.alnum, 100 * sc.exact,
           sc.one_minus_ned, sc.n, sc.seconds, improved ? "  [best]" : "");
@@ -410,10 +453,13 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
     double ga = t->loss_n ? t->gnorm_avg / t->loss_n : NAN;
     char valtxt[64] = "";
     if (t->last_val >= 0) snprintf(valtxt, sizeof valtxt, ", val %.2f%%", 100 * t->last_val);
-    char eta_txt[32];
+    char eta_txt[32], reduce_txt[48] = "";
     duration_text(eta, rate > 0, eta_txt, sizeof eta_txt);
-    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s  ETA %s%s%s",
-          t->st.step, o->steps, la, ga, lr, rate, eta_txt, valtxt,
+    if (t->reduce_n)
+        snprintf(reduce_txt, sizeof reduce_txt, "  allreduce %.1f ms/step",
+                 1e3 * t->reduce_s / (double)t->reduce_n);
+    logf_(o, "step %ld/%ld  loss %.4f  |g| %.2f  lr %.2e  %.0f samples/s%s  ETA %s%s%s",
+          t->st.step, o->steps, la, ga, lr, rate, reduce_txt, eta_txt, valtxt,
           t->st.skipped_steps ? "  (skipped steps!)" : "");
     if (t->skipped_unalign + t->skipped_read + t->skipped_chars)
         logf_(o, "  samples skipped so far: %ld labels too long for their width, %ld "
@@ -430,6 +476,8 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
     t->loss_avg = t->gnorm_avg = 0;
     t->loss_n = 0;
     t->window_samples = 0;
+    t->reduce_s = 0;
+    t->reduce_n = 0;
     t->window_t0 = now;
     t->last_print = now;
     return CRNN_OK;
@@ -437,7 +485,7 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
 
 static crnn_status save_checkpoint(run_state *t, crnn_error *err) {
     t->st.elapsed_s = t->base_elapsed + now_seconds() - t->t_start;
-    t->st.cpu_s = t->base_cpu + cpu_seconds() - t->cpu_start;
+    t->st.cpu_s = t->base_cpu + (t->comm ? t->cpu_all : cpu_seconds() - t->cpu_start);
     return checkpoint_save(t->ckpt_path, t->m, &t->opt, &t->st, err);
 }
 
@@ -453,7 +501,8 @@ static crnn_status train_loop(run_state *t, crnn_error *err) {
     t->last_val = -1;
     crnn_status s = CRNN_OK;
     while (t->st.step < o->steps) {
-        if (o->stop && *o->stop) {
+        /* Across ranks a stop is seen by all at once, in the step's reduction. */
+        if (t->comm ? t->stop_agreed : o->stop && *o->stop) {
             logf_(o, "stop requested at step %ld", t->st.step);
             break;
         }
@@ -462,6 +511,7 @@ static crnn_status train_loop(run_state *t, crnn_error *err) {
         double now = now_seconds();
         int do_val = t->val.n > 0 && (t->st.step % o->val_every == 0 || t->st.step == o->steps);
         if (do_val && (s = validate(t, now, err)) != CRNN_OK) break;
+        if (t->rank != 0) continue; /* the rest writes the run folder */
         if ((now - t->last_print >= 10 || do_val || t->st.step == o->steps) &&
             (s = report(t, now, err)) != CRNN_OK)
             break;
@@ -479,6 +529,7 @@ static crnn_status train_loop(run_state *t, crnn_error *err) {
 static crnn_status finish(run_state *t, crnn_status s, crnn_error *err) {
     const crnn_train_options *o = t->o;
     if (s != CRNN_OK && s != CRNN_ERR_DIVERGED) return s;
+    if (t->rank != 0) return s;
     int finite = 1;
     for (size_t k = 0; k < t->m->n_params && finite; k++) finite = isfinite(t->m->params[k]);
     if (finite) {
@@ -517,21 +568,67 @@ static void close_run(run_state *t) {
     plot_free(&t->series);
     train_workers_free(t->workers);
     free(t->mask);
+    free(t->reduce_buf);
+    free(t->threads_of);
     optimizer_free(&t->opt);
     crnn_model_free(t->m);
 }
 
-crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
+/* The worker threads of this rank and, across ranks, every rank's (for the shares), told in
+   the run's first log line. Ranks on one machine share its cores by default. */
+static crnn_status plan_workers(run_state *t, crnn_error *err) {
+    const crnn_train_options *o = t->o;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int local = t->comm ? t->comm->local_size : 1;
+    long per_rank = cores > 0 ? cores / (local > 0 ? local : 1) : 1;
+    t->n_workers = o->threads > 0 ? o->threads : per_rank > 0 ? (int)per_rank : 1;
+    if (t->n_workers > TRAIN_MAX_WORKERS) t->n_workers = TRAIN_MAX_WORKERS;
+    if (!t->comm) return CRNN_OK;
+    t->threads_of = calloc((size_t)t->comm->size, sizeof(int));
+    if (!t->threads_of) return set_error(err, CRNN_ERR_NOMEM, "out of memory");
+    char line[256];
+    crnn_status s = dist_plan(t->comm, t->n_workers, o->batch_size, t->threads_of, line,
+                              sizeof line, err);
+    if (s == CRNN_OK) logf_(o, "%s", line);
+    return s;
+}
+
+crnn_status train_run(const crnn_train_options *o, train_comm *comm, int *all_ranks,
+                      crnn_error *err) {
+    if (all_ranks) *all_ranks = 1; /* until the ranks part ways */
     crnn_status s = check_options(o, err);
     if (s != CRNN_OK) return s;
     run_state *t = calloc(1, sizeof *t);
     if (!t) return set_error(err, CRNN_ERR_NOMEM, "out of memory");
-    t->o = o;
-    s = open_run(t, err);
+    t->own = *o;
+    t->o = &t->own;
+    if (comm && comm->size > 1) {
+        t->comm = comm;
+        t->rank = comm->rank;
+        if (t->rank != 0) t->own.log = NULL; /* one log: rank 0's */
+    }
+    /* Across ranks, all start together from rank 0's state (its step and seed choose the
+       batches), or all stop with one reason. */
+    s = plan_workers(t, err);
+    if (s == CRNN_OK) s = open_run(t, err);
     if (s == CRNN_OK) s = make_step_buffers(t, err);
+    if (t->comm) {
+        s = dist_agree(t->comm, s, err);
+        if (s == CRNN_OK) s = dist_sync_state(t->comm, t->m, &t->opt, &t->st, err);
+    }
     if (s == CRNN_OK) s = open_data(t, err);
-    if (s == CRNN_OK) s = finish(t, train_loop(t, err), err);
+    if (t->comm) s = dist_agree(t->comm, s, err);
+    if (s == CRNN_OK) {
+        if (all_ranks) *all_ranks = !t->comm;
+        s = finish(t, train_loop(t, err), err);
+        /* divergence is judged on the summed loss and gradients: every rank sees it */
+        if (s == CRNN_ERR_DIVERGED && all_ranks) *all_ranks = 1;
+    }
     close_run(t);
     free(t);
     return s;
+}
+
+crnn_status crnn_train(const crnn_train_options *o, crnn_error *err) {
+    return train_run(o, NULL, NULL, err);
 }
