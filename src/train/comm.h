@@ -1,5 +1,5 @@
 /* comm.h — the ranks of a distributed training run as the trainer sees them: who it is, how
-   many there are, and the three collective operations it needs. The trainer holds no MPI type:
+   many there are, and the two collective operations it needs. The trainer holds no MPI type:
    a program that runs it across processes (the ocr-crnn command, src/cli/comm_mpi.c) fills
    this in over MPI; the library itself neither links nor calls MPI, and a NULL communicator
    is one process alone.
