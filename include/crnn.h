@@ -446,6 +446,8 @@ typedef struct {
     long synth_clean_fade;                    /* all drawn clean at step 0, fading linearly
                                                  to synth_clean by this step (default 0: no
                                                  fade) */
+    float synth_empty;                        /* fraction of generated crops with no text, a
+                                                 background labelled "" (default 0) */
     const char *val_data;      /* labelled set for validation; NULL = none */
     int val_max;               /* use at most this many validation images (0 = all) */
     long val_every;            /* steps between validations (default 1000) */

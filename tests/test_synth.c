@@ -126,6 +126,42 @@ static void test_switch_clean(void) {
     synth_free(clean);
 }
 
+/* Crops with no text: as often as asked, labelled "", as wide as words are, and the rest
+   still words. A fraction outside 0..1 is refused. */
+static void test_empty(void) {
+    synth_config c = base_config(31);
+    c.empty = 0.25f;
+    synth *s = make(&c);
+    CHECK(s != NULL);
+    if (!s) return;
+    int empty = 0;
+    for (int i = 0; i < 200; i++) {
+        synth_sample x;
+        CHECK(synth_next(s, &x) == CRNN_OK);
+        synth_info info;
+        synth_last_info(s, &info);
+        if (x.label[0]) {
+            CHECK(info.font_path != NULL && info.num_drawn > 0);
+            continue;
+        }
+        empty++;
+        CHECK(info.font_path == NULL && info.num_drawn == 0);
+        CHECK(x.height == 32 && x.width >= 16 && x.width <= 320);
+    }
+    CHECK_MSG(empty >= 30 && empty <= 70, "%d of 200 crops empty, asked for 25 %%", empty);
+    synth_free(s);
+    c.empty = 1;
+    s = make(&c);
+    for (int i = 0; s && i < 20; i++) {
+        synth_sample x;
+        CHECK(synth_next(s, &x) == CRNN_OK && x.label[0] == 0);
+    }
+    synth_free(s);
+    crnn_error err;
+    c.empty = 1.5f;
+    CHECK(synth_new(&c, &err) == NULL && strstr(err.message, "empty") != NULL);
+}
+
 /* Checks one sample's label against what was drawn, with the font opened independently. */
 static void check_label(const synth *s, const synth_sample *smp, int max_len, const char *allowed) {
     synth_info info;
@@ -431,6 +467,7 @@ int main(void) {
     RUN(test_same_seed_same_bytes);
     RUN(test_same_seed_same_bytes_colour);
     RUN(test_switch_clean);
+    RUN(test_empty);
     RUN(test_labels_boxes_contrast);
     RUN(test_labels_boxes_contrast_colour);
     RUN(test_colour_is_colour);

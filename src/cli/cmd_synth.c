@@ -34,6 +34,7 @@ static void usage(FILE *f) {
             "  --colour           write RGB crops (default grey: the luminance of the same crops)\n"
             "  --clean            printed words without camera effects, strong geometry or\n"
             "                     occluders (screenshots, scans, tests)\n"
+            "  --empty F          fraction of crops with no text: a background, label \"\"\n"
             "  --fonts FILE       font manifest, one path a line (default: scan /usr/share/fonts)\n"
             "  --backgrounds DIR  folder of natural images for textures (repeatable; default\n"
             "                     ../shared/data/backgrounds/svt-train-scenes beside the\n"
@@ -187,7 +188,7 @@ int cmd_synth(int argc, char **argv) {
         {"cell-height", required_argument, NULL, 'C'}, {"real", required_argument, NULL, 'R'},
         {"list-fonts", no_argument, NULL, 'F'},    {"help", no_argument, NULL, 'h'},
         {"colour", no_argument, NULL, 'K'},        {"color", no_argument, NULL, 'K'},
-        {"clean", no_argument, NULL, 'P'},
+        {"clean", no_argument, NULL, 'P'},        {"empty", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0}};
     synth_config cfg = synth_default_config();
     const char *out = NULL, *sheet = NULL, *real = NULL;
@@ -234,6 +235,12 @@ int cmd_synth(int argc, char **argv) {
         case 'F': list_fonts = 1; break;
         case 'K': cfg.channels = 3; break;
         case 'P': cfg.clean = 1; break;
+        case 'E': {
+            char *end;
+            cfg.empty = strtof(optarg, &end);
+            if (end == optarg || *end || !(cfg.empty >= 0 && cfg.empty <= 1)) goto bad;
+            break;
+        }
         case 'X': force = 1; break;
         case 'h': usage(stdout); return 0;
         default: cli_usage_hint("synth"); return 2;

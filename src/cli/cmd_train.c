@@ -54,6 +54,8 @@ static void usage(FILE *f) {
         "                        defects or strong geometry (default 0)\n"
         "  --synth-clean-fade N  all generated words clean at step 0, fading linearly to\n"
         "                        --synth-clean by step N (default 0: no fade)\n"
+        "  --synth-empty F       fraction of generated crops with no text, a background\n"
+        "                        labelled \"\" so blank crops read as nothing (default 0)\n"
         "Model\n"
         "  --arch STR            layers, e.g. 'c64 m2 c128 m2 ... bilstm256 bilstm256', or a\n"
         "                        preset: fast (default, the shipped model), small,\n"

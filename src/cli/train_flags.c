@@ -16,6 +16,7 @@
 
 enum {
     F_DATA, F_AUG, F_VAL, F_VALMAX, F_VALEVERY, F_FONTS, F_BG, F_NOBG, F_WORDS, F_SCLEAN, F_SFADE,
+    F_SEMPTY,
     F_ARCH, F_CHARSET, F_HEIGHT, F_COLOUR, F_COLOR, F_INIT, F_STEPS, F_BATCH, F_OPT, F_LR, F_FLR,
     F_SCHED, F_WARM, F_WD, F_CLIP, F_SEED, F_THREADS, F_CKPT, F_EXPORT, F_HALF, F_RUN, F_RESUME,
     F_FORCE, F_CONFIG, F_COUNT
@@ -33,6 +34,7 @@ static const struct {
     [F_BG] = {"backgrounds", 1, 1, 0},      [F_NOBG] = {"no-backgrounds", 0, 1, 0},
     [F_WORDS] = {"words", 1, 1, 0},
     [F_SCLEAN] = {"synth-clean", 1, 1, 0},  [F_SFADE] = {"synth-clean-fade", 1, 1, 0},
+    [F_SEMPTY] = {"synth-empty", 1, 1, 0},
     [F_ARCH] = {"arch", 1, 1, 0},           [F_CHARSET] = {"charset", 1, 1, 0},
     [F_HEIGHT] = {"height", 1, 1, 0},       [F_INIT] = {"init", 1, 1, 0},
     [F_COLOUR] = {"colour", 0, 1, 0},       [F_COLOR] = {"color", 0, 0, 0}, /* the same */
@@ -225,6 +227,14 @@ int train_flags_parse(train_flags *t, int argc, char **argv, void (*help)(FILE *
             o->synth_clean = (float)num;
             break;
         case F_SFADE: o->synth_clean_fade = (long)num; break;
+        case F_SEMPTY:
+            if (num > 1) {
+                fprintf(stderr, "ocr-crnn train: --synth-empty is a fraction 0..1, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            o->synth_empty = (float)num;
+            break;
         default: break;
         }
     }
@@ -368,6 +378,11 @@ static void flag_lines(text *b, const train_flags *t, int f) {
         add(b, "\n");
         break;
     case F_SFADE: add(b, "%s %ld\n", name, o->synth_clean_fade); break;
+    case F_SEMPTY:
+        add(b, "%s ", name);
+        add_float(b, o->synth_empty);
+        add(b, "\n");
+        break;
     case F_COLOUR: if (o->input_channels == 3) add(b, "%s\n", name); break;
     case F_STEPS: add(b, "%s %ld\n", name, o->steps); break;
     case F_BATCH: add(b, "%s %d\n", name, o->batch_size); break;

@@ -42,6 +42,10 @@ synth *synth_new(const synth_config *cfg, crnn_error *err) {
         set_error(err, CRNN_ERR_ARG, "synth: height %d outside 8..512", cfg->height);
         return NULL;
     }
+    if (!(cfg->empty >= 0 && cfg->empty <= 1)) {
+        set_error(err, CRNN_ERR_ARG, "synth: empty %g is not a fraction 0..1", (double)cfg->empty);
+        return NULL;
+    }
     if (cfg->min_margin < 0 || cfg->min_margin > 2) {
         set_error(err, CRNN_ERR_ARG, "synth: min_margin %g outside 0..2", (double)cfg->min_margin);
         return NULL;
@@ -426,9 +430,28 @@ static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
     return CRNN_OK;
 }
 
+/* A crop with no text: a background of any kind, as wide as words are, labelled "". No
+   occluders: a bar on a blank crop is what an "I" or "l" looks like. */
+static crnn_status draw_empty(synth *s, synth_sample *out) {
+    rng_t *r = &s->rng;
+    const int H = s->cfg.height, W = rng_int(r, H / 2 > 1 ? H / 2 : 1, 10 * H);
+    if (!fimg_resize_planes(&s->img, W, H, 3)) return CRNN_ERR_NOMEM;
+    rgb pair_text;
+    int from_pair;
+    rgb paint = sample_paint(r, &pair_text, &from_pair);
+    background_make(&s->bgs, r, &s->img, W, H, paint, &s->tmp);
+    s->font = -1;
+    s->ncps = s->ndrawn = 0;
+    s->vertical = 0;
+    memset(s->box, 0, sizeof s->box);
+    return finish(s, &s->img, out);
+}
+
 crnn_status synth_next(synth *s, synth_sample *out) {
     if (!s || !out) return CRNN_ERR_ARG;
     rng_t *r = &s->rng;
+    /* Drawn only when asked for, so that the sequences of other configurations stay. */
+    if (s->cfg.empty > 0 && rng_chance(r, s->cfg.empty)) return draw_empty(s, out);
     synth_style st;
     for (int attempt = 0; attempt < 50; attempt++) {
         s->ncps = text_sample(&s->text, r, s->cps);

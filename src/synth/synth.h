@@ -52,6 +52,9 @@ typedef struct {
                                            a few degrees, perspective, curves, stacked
                                            letters), no occluders, crops tight to medium,
                                            high contrast */
+    float empty;                        /* fraction of crops with no text: a background alone,
+                                           with the same camera effects, labelled "" — so that
+                                           a model learns that a blank crop reads as nothing */
 } synth_config;
 
 synth_config synth_default_config(void);

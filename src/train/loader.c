@@ -145,7 +145,9 @@ static int draw_sample(loader *l, rng_t *r, sample *s, float p_clean, train_batc
         }
         uint32_t missing;
         s->n_labels = charset_encode(m, s->text, s->labels, LOADER_MAX_LABEL, &missing);
-        if (s->n_labels <= 0) {
+        /* An empty label is a crop with no text (the CTC target is all blank); a label whose
+           characters are all missing from the charset is not. */
+        if (s->n_labels < 0 || (s->n_labels == 0 && s->text[0])) {
             stats->skipped_charset++;
             free(s->pixels);
             continue;

@@ -202,6 +202,7 @@ static crnn_status open_sources(const crnn_train_options *o, const crnn_model *m
             sc.font_manifest = o->synth_fonts;
             sc.background_dirs = o->synth_backgrounds;
             sc.wordlist = o->synth_words;
+            sc.empty = o->synth_empty;
             sc.charset = m->charset + 1;
             sc.charset_size = m->n_classes - 1;
             h->syn[i] = synth_new(&sc, err);
@@ -254,6 +255,8 @@ static crnn_status check_options(const crnn_train_options *o, crnn_error *err) {
     if (o->batch_size < 1 || o->batch_size > 1024)
         return set_error(err, CRNN_ERR_ARG, "batch size %d outside 1..1024", o->batch_size);
     if (o->steps < 1) return set_error(err, CRNN_ERR_ARG, "steps must be positive");
+    if (!(o->synth_empty >= 0 && o->synth_empty <= 1))
+        return set_error(err, CRNN_ERR_ARG, "synth_empty %g is not a fraction 0..1", o->synth_empty);
     if (!(o->synth_clean >= 0 && o->synth_clean <= 1) || o->synth_clean_fade < 0)
         return set_error(err, CRNN_ERR_ARG, "synth_clean %g is not a fraction 0..1, or "
                          "synth_clean_fade %ld is negative", o->synth_clean, o->synth_clean_fade);
