@@ -313,7 +313,14 @@ long crnn_model_class_codepoint(const crnn_model *model, int k);
    Confidence: result.confidence = p(text | image), for free, lexicon and pattern decoding
    alike, so a lexicon word forced onto an image that spells something else gets a confidence
    near 0 however well it beat the other words. min_confidence turns readings below it into
-   rejections. */
+   rejections.
+
+   Very long texts: scoring a text of L characters on T frames exactly takes T × (2L + 1)
+   steps. Past CRNN_DECODE_MAX_LATTICE (no real line comes near: 4,096 px at height 32 with 150
+   characters is 0.3 M) the free text is best path's, whatever the decoder, and its
+   log_prob that of best path's single alignment: a lower bound of p(text | image), found in
+   one pass over the frames. */
+#define CRNN_DECODE_MAX_LATTICE (1L << 25)
 
 /* Patterns. Syntax: literal characters (\ before punctuation to take it literally), . (any
    character), [...] and [^...] classes (as allow above), \d \w \s \D \W \S, groups (...)

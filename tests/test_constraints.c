@@ -526,6 +526,64 @@ static void test_confidence(void) {
     decode_workspace_free(dw);
 }
 
+/* A text too long to score exactly (T × (2L + 1) past CRNN_DECODE_MAX_LATTICE) is best
+   path's with the probability of its best alignment, for either decoder and beside a lexicon
+   (whose word cannot beat it: the free text is kept); below the limit it is exact. */
+static void test_long_text(void) {
+    const int T = 8192, Ts = 2000;
+    float *lp = malloc(sizeof(float) * (size_t)T * NCS);
+    CHECK(lp != NULL);
+    if (!lp) return;
+    crnn_model m = fake_model();
+    decode_workspace *dw = decode_workspace_new();
+    const char *word = "ab";
+    crnn_lexicon *lex = crnn_lexicon_from_words(&word, 1, NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: 'a' and 'b' in turn, a character every frame (L = T); pass 1: 'a' and blank
+           in turn over Ts frames (L = Ts / 2, under the limit) */
+        const int n = pass ? Ts : T;
+        double best_sum = 0;
+        for (int t = 0; t < n; t++) {
+            int hot = pass ? (t % 2 ? 0 : 1) : 1 + t % 2;
+            double ph = 0.6 + 0.3 * test_uniform(), rest = (1 - ph) / (NCS - 1);
+            for (int c = 0; c < NCS; c++) lp[(size_t)t * NCS + c] = (float)log(c == hot ? ph : rest);
+            best_sum += lp[(size_t)t * NCS + hot];
+        }
+        const int L = pass ? n / 2 : n;
+        CHECK(((double)n * (2 * L + 1) > (double)CRNN_DECODE_MAX_LATTICE) == !pass);
+        for (int k = 0; k < 3; k++) {
+            crnn_params params = crnn_default_params();
+            params.decoder = k == 1 ? CRNN_DECODE_BEAM : CRNN_DECODE_GREEDY;
+            if (k == 2) params.lexicon = lex;
+            crnn_result r;
+            memset(&r, 0, sizeof r);
+            CHECK(decode_frames(dw, &m, lp, n, NCS, &params, &r, NULL) == CRNN_OK);
+            const int len = (int)strlen(r.text);
+            if (!pass || k != 1) { /* beam search may find a likelier text under the limit */
+                CHECK_MSG(len == L && r.num_chars == L, "pass %d decoder %d: %d chars", pass, k, len);
+                int ok = len == L;
+                for (int i = 0; i < L && ok; i++) ok = r.text[i] == (pass || i % 2 == 0 ? 'a' : 'b');
+                CHECK(ok);
+            }
+            if (!pass) {
+                CHECK_NEAR(r.log_prob, best_sum, 1e-6 * fabs(best_sum));
+            } else {
+                int *lab = malloc(sizeof(int) * (size_t)(len ? len : 1));
+                for (int i = 0; lab && i < len; i++) lab[i] = (int)(strchr("\001ab01", r.text[i]) - "\001ab01");
+                double exact = lab ? ctc_log_likelihood(lp, n, NCS, lab, len) : 0;
+                free(lab);
+                CHECK_NEAR(r.log_prob, exact, 1e-6 * fabs(exact));
+                CHECK(r.log_prob > best_sum + 1e-3); /* the sum over alignments, not one */
+            }
+            if (k == 2) CHECK(r.fallback == 1 && r.free_text && !strcmp(r.free_text, r.text));
+            crnn_result_free(&r);
+        }
+    }
+    crnn_lexicon_free(lex);
+    decode_workspace_free(dw);
+    free(lp);
+}
+
 static void test_params_check(void) {
     crnn_model m = fake_model();
     crnn_error err;
@@ -575,6 +633,7 @@ int main(void) {
     RUN(test_pattern_budget);
     RUN(test_allow_deny);
     RUN(test_confidence);
+    RUN(test_long_text);
     RUN(test_params_check);
     TEST_EXIT();
 }

@@ -236,7 +236,9 @@ crnn_status constrained_decode(constrained_workspace *w, const crnn_model *m, co
     for (int i = 0; i < n_free; i++) w->mapped[i] = fold ? w->rep[free_labels[i]] : free_labels[i];
     /* the free text in the same (folded or not) probabilities as the matches it is held
        against */
-    out->free_log_prob = ctc_frames_score(&w->frames, w->mapped, n_free, -INFINITY, w->scratch);
+    out->free_log_prob = !isnan(c->free_log_prob)
+                             ? c->free_log_prob
+                             : ctc_frames_score(&w->frames, w->mapped, n_free, -INFINITY, w->scratch);
     if (out->free_log_prob == -INFINITY) {
         const float *alp = constrained_alignment_log_probs(w, lp, T, C, fold);
         if (!alp) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");

@@ -109,6 +109,28 @@ crnn_status decode_check_params(const crnn_model *m, const crnn_params *p, crnn_
     return s;
 }
 
+/* A text's exact probability and its alignment cost T × (2L + 1) lattice steps for L
+   characters on T frames. Real lines stay far below the limit: 4,096 px at 32 high is 1,024
+   frames and ~150 characters, 0.3 M. A picture a pixel high stretched to the widest input
+   (32,768 frames), through a network that changes its mind at every frame, reaches 10⁹ steps,
+   a gigabyte of back pointers and minutes. */
+static int lattice_too_large(int T, int L) {
+    return (double)T * (2.0 * L + 1) > (double)CRNN_DECODE_MAX_LATTICE;
+}
+
+/* log p of best path's alignment: the most probable path of all, so the most probable of its
+   text's, and a lower bound of p(text | image). */
+static double best_alignment_log_prob(const float *lp, int T, int C) {
+    double sum = 0;
+    for (int t = 0; t < T; t++) {
+        const float *row = lp + (size_t)t * C;
+        float best = row[0];
+        for (int k = 1; k < C; k++) best = row[k] > best ? row[k] : best;
+        sum += best;
+    }
+    return sum;
+}
+
 /* The result's text, its per-character confidences and its probability. text: NULL to
    write it from the labels. */
 static crnn_status set_result(crnn_result *res, const crnn_model *m, const char *text,
@@ -155,21 +177,32 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
     res->free_log_prob = 0;
 
     /* ---- the free text ---- */
-    int n;
+    int n = -1;
+    double free_lp;
     if (params->decoder == CRNN_DECODE_BEAM) {
         if (!dw->beam && !(dw->beam = prefix_beam_new())) return out_of_memory(err);
         n = prefix_beam_decode(dw->beam, lp, T, C, params->beam_width, NULL, 0, dw->labels, T,
                                NULL);
         if (n < 0) return set_error(err, CRNN_ERR_NOMEM, "out of memory in beam search");
-        /* confidences as best path defines them, along the text's best alignment */
-        if (isnan(ctc_align(lp, T, C, dw->labels, n, dw->start, dw->end, dw->conf)))
+        if (lattice_too_large(T, n)) {
+            n = -1; /* too long to score: best path's text instead */
+        } else if (isnan(ctc_align(lp, T, C, dw->labels, n, dw->start, dw->end, dw->conf))) {
+            /* confidences as best path defines them, along the text's best alignment */
             return out_of_memory(err);
-    } else {
-        n = best_path_decode(lp, T, C, dw->labels, dw->conf, NULL, T);
+        }
+    }
+    if (n < 0) {
+        n = best_path_decode(lp, T, C, dw->labels, dw->conf, dw->start, T);
+        if (lattice_too_large(T, n)) {
+            free_lp = best_alignment_log_prob(lp, T, C);
+            memcpy(dw->end, dw->start, sizeof(int) * (size_t)n); /* each run's peak frame */
+            goto scored;
+        }
         if (trace && isnan(ctc_align(lp, T, C, dw->labels, n, dw->start, dw->end, NULL)))
             return out_of_memory(err);
     }
-    double free_lp = ctc_sequence_log_prob(lp, T, C, dw->labels, n, dw->scratch);
+    free_lp = ctc_sequence_log_prob(lp, T, C, dw->labels, n, dw->scratch);
+scored:
     if (trace) {
         memset(trace, 0, sizeof *trace);
         trace->n_free = trace->n = n;
@@ -190,7 +223,8 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
         return out_of_memory(err);
     const double margin = params->lexicon_margin;
     constraint c = {lex, lex && params->lexicon_case_insensitive, params->lexicon_max_distance,
-                    params->pattern, margin >= 0 ? margin : -1};
+                    params->pattern, margin >= 0 ? margin : -1,
+                    lattice_too_large(T, n) ? free_lp : NAN};
     constrained_choice choice;
     s = constrained_decode(dw->constrained, m, lp, T, C, &c, dw->labels, n, &choice, err);
     if (s != CRNN_OK) return s;

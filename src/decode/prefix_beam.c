@@ -26,7 +26,9 @@ struct prefix_beam {
     pnode *nodes;
     double *npb, *npnb; /* per node: next frame's probabilities being summed */
     int *stamp;         /* per node: the frame npb/npnb belong to (1-based) */
+    int *renumber;      /* per node, while compacting: its new id, or -1 */
     int n_nodes, cap_nodes;
+    int compact_nodes;  /* 0: PREFIX_BEAM_COMPACT_NODES */
     uint64_t *hkey; /* child hash: (parent << 32 | label) + 1, 0 = empty */
     int *hval;
     size_t hcap, hcount;
@@ -46,12 +48,15 @@ struct prefix_beam {
 
 prefix_beam *prefix_beam_new(void) { return calloc(1, sizeof(prefix_beam)); }
 
+void prefix_beam_set_compact_nodes(prefix_beam *b, int nodes) { b->compact_nodes = nodes; }
+
 void prefix_beam_free(prefix_beam *b) {
     if (!b) return;
     free(b->nodes);
     free(b->npb);
     free(b->npnb);
     free(b->stamp);
+    free(b->renumber);
     free(b->hkey);
     free(b->hval);
     free(b->touched);
@@ -77,6 +82,9 @@ static int grow_nodes(prefix_beam *b) {
     int *s = realloc(b->stamp, sizeof(int) * (size_t)cap);
     if (!s) return 0;
     b->stamp = s;
+    s = realloc(b->renumber, sizeof(int) * (size_t)cap);
+    if (!s) return 0;
+    b->renumber = s;
     b->cap_nodes = cap;
     return 1;
 }
@@ -129,6 +137,43 @@ static int child_of(prefix_beam *b, int parent, int label, int state) {
     b->hval[j] = id;
     b->hcount++;
     return id;
+}
+
+/* The tree only grows, by up to width × classes nodes a frame, though only the kept prefixes
+   and their ancestors can be extended again. On a long line whose frames all look alike
+   (thousands of frames, dozens of classes worth trying) it would reach millions of nodes and a
+   hash table that lives in cache misses; once it passes PREFIX_BEAM_COMPACT_NODES and has
+   doubled since, the tree is rebuilt from the kept prefixes alone. Nodes keep their order
+   (parents before children, ties broken the same), so results do not change. */
+#define PREFIX_BEAM_COMPACT_NODES 65536
+
+static void compact(prefix_beam *b, int n_beam) {
+    for (int i = 0; i < b->n_nodes; i++) b->renumber[i] = -1;
+    for (int i = 0; i < n_beam; i++)
+        for (int node = b->beam[i]; node >= 0 && b->renumber[node] < 0; node = b->nodes[node].parent)
+            b->renumber[node] = 0; /* kept; numbered below */
+    int n = 0;
+    for (int i = 0; i < b->n_nodes; i++) {
+        if (b->renumber[i] < 0) continue;
+        pnode nd = b->nodes[i];
+        if (nd.parent >= 0) nd.parent = b->renumber[nd.parent];
+        b->renumber[i] = n;
+        b->nodes[n] = nd;
+        b->stamp[n] = 0;
+        n++;
+    }
+    for (int i = 0; i < n_beam; i++) b->beam[i] = b->renumber[b->beam[i]];
+    b->n_nodes = n;
+    memset(b->hkey, 0, sizeof(uint64_t) * b->hcap);
+    b->hcount = 0;
+    for (int id = 1; id < n; id++) { /* node 0, the empty prefix, is nobody's child */
+        uint64_t key = ((uint64_t)(uint32_t)b->nodes[id].parent << 32 | (uint32_t)b->nodes[id].label) + 1;
+        size_t j = hash_slot(key, b->hcap);
+        while (b->hkey[j]) j = (j + 1) & (b->hcap - 1);
+        b->hkey[j] = key;
+        b->hval[j] = id;
+        b->hcount++;
+    }
 }
 
 /* Adds to node's sums for frame `stamp`, recording it as touched the first time. */
@@ -264,6 +309,8 @@ int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
     b->pb[0] = 1;
     b->pnb[0] = 0;
     double log_scale = 0;
+    int compacted_to = 0;
+    const int compact_above = b->compact_nodes > 0 ? b->compact_nodes : PREFIX_BEAM_COMPACT_NODES;
     for (int t = 0; t < T; t++) {
         const float *row = lp + (size_t)t * C;
         double pmax = 0;
@@ -316,6 +363,10 @@ int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
         }
         n_beam = n;
         log_scale += log(best);
+        if (b->n_nodes > compact_above && b->n_nodes > 2 * compacted_to) {
+            compact(b, n_beam);
+            compacted_to = b->n_nodes;
+        }
     }
     int bi = -1;
     for (int i = 0; i < n_beam; i++) {

@@ -29,4 +29,8 @@ int prefix_beam_decode(prefix_beam *b, const float *log_probs, int T, int C, int
                        const pattern_edges *pattern, int per_state, int *labels, int max,
                        double *log_prob);
 
+/* The prefix tree is rebuilt from the kept prefixes once it passes this many nodes (default
+   65536) and has doubled since; results do not depend on it. For tests. */
+void prefix_beam_set_compact_nodes(prefix_beam *b, int nodes);
+
 #endif
