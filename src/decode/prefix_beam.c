@@ -36,7 +36,7 @@ struct prefix_beam {
     int cap_touched;
     int beam[PREFIX_BEAM_MAX_WIDTH];
     double pb[PREFIX_BEAM_MAX_WIDTH], pnb[PREFIX_BEAM_MAX_WIDTH];
-    double *prob;
+    double *prob, *scratch_prob;
     int *cand;
     uint8_t *tried; /* per class: worth trying as an extension in this frame */
     int cap_c;
@@ -61,6 +61,7 @@ void prefix_beam_free(prefix_beam *b) {
     free(b->hval);
     free(b->touched);
     free(b->prob);
+    free(b->scratch_prob);
     free(b->cand);
     free(b->tried);
     free(b->per_state_count);
@@ -196,6 +197,42 @@ static int add(prefix_beam *b, int node, int stamp, double pb, double pnb, int *
     return 1;
 }
 
+/* Selection: the k-th largest of v[0..n) (1 ≤ k ≤ n), reordering v. */
+static double kth_largest(double *v, int n, int k) {
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > pivot) i++;
+            while (v[j] < pivot) j--;
+            if (i <= j) {
+                double tmp = v[i];
+                v[i++] = v[j];
+                v[j--] = tmp;
+            }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else return v[want];
+    }
+    return v[want];
+}
+
+/* Only the PREFIX_BEAM_MAX_CLASSES likeliest of the nc candidates stay (those tied with the
+   last one too), in class order. */
+static int keep_likeliest_classes(prefix_beam *b, int nc) {
+    for (int j = 0; j < nc; j++) b->scratch_prob[j] = b->prob[b->cand[j]];
+    double floor = kth_largest(b->scratch_prob, nc, PREFIX_BEAM_MAX_CLASSES);
+    int kept = 0;
+    for (int j = 0; j < nc; j++) {
+        int k = b->cand[j];
+        b->tried[k] = b->prob[k] >= floor;
+        if (b->tried[k]) b->cand[kept++] = k;
+    }
+    return kept;
+}
+
 /* Heap order: a is "worse" than b (lower total; on a tie, the later-created node). */
 static int worse(const prefix_beam *b, int x, int y) {
     double tx = b->npb[x] + b->npnb[x], ty = b->npb[y] + b->npnb[y];
@@ -275,11 +312,13 @@ int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
     if (C > b->cap_c) {
         double *p = realloc(b->prob, sizeof(double) * (size_t)C);
         if (p) b->prob = p;
+        double *q = realloc(b->scratch_prob, sizeof(double) * (size_t)C);
+        if (q) b->scratch_prob = q;
         int *c = realloc(b->cand, sizeof(int) * (size_t)C);
         if (c) b->cand = c;
         uint8_t *tr = realloc(b->tried, (size_t)C);
         if (tr) b->tried = tr;
-        if (!p || !c || !tr) return -1;
+        if (!p || !q || !c || !tr) return -1;
         b->cap_c = C;
     }
     if (pattern && pattern->n_states > b->cap_states) {
@@ -323,6 +362,7 @@ int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
             b->tried[k] = b->prob[k] > 0 && b->prob[k] >= pmax * PREFIX_BEAM_PRUNE;
             if (b->tried[k]) b->cand[nc++] = k;
         }
+        if (nc > PREFIX_BEAM_MAX_CLASSES) nc = keep_likeliest_classes(b, nc);
         int stamp = t + 1, n_touched = 0;
         for (int i = 0; i < n_beam; i++) {
             int node = b->beam[i];

@@ -1,8 +1,11 @@
 /* prefix_beam.h — CTC prefix beam search (Graves 2012 §7.5; Hannun et al. 2014): keeps the
    most probable label prefixes, each with its probability of ending in a blank and in a
    non-blank, merging the paths that collapse to the same prefix. Classes far below the best
-   of their frame (a factor of PREFIX_BEAM_PRUNE) are not tried as extensions; masked classes
-   (-inf) never are.
+   of their frame (a factor of PREFIX_BEAM_PRUNE), or not among its PREFIX_BEAM_MAX_CLASSES
+   likeliest, are not tried as extensions; masked classes (-inf) never are. (A trained
+   network's frames rarely hold more than three classes within 1e-8 of the best; an untrained
+   one's hold all, and trying every one on every frame of a 32,768-frame line is 12 M
+   extensions.)
 
    Under a pattern, prefixes only grow along the pattern's edges, and at most per_state
    prefixes are kept in any one pattern state, so that the prefixes on the way to acceptance
@@ -15,6 +18,7 @@
 #include "decode/automaton.h"
 
 #define PREFIX_BEAM_PRUNE 1e-8
+#define PREFIX_BEAM_MAX_CLASSES 16
 #define PREFIX_BEAM_MAX_WIDTH 1024
 
 typedef struct prefix_beam prefix_beam;
