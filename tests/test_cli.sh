@@ -11,20 +11,7 @@ OCR=$1
 MKMODEL=$2
 T=$(mktemp -d)
 trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
-checks=0
-fails=0
-
-# check DESCRIPTION COMMAND...: runs COMMAND, counts a failure if it exits non-zero.
-check() {
-    checks=$((checks + 1))
-    if ! "${@:2}"; then
-        echo "FAIL: $1" >&2
-        fails=$((fails + 1))
-    fi
-}
-same() { [ "$1" == "$2" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$2" "$1" >&2; return 1; }; }
-has() { grep -qF -- "$2" <<<"$1" || { printf 'no "%s" in:\n%s\n' "$2" "$1" >&2; return 1; }; }
-hasnt() { ! grep -qF -- "$2" <<<"$1" || { printf 'unexpected "%s" in:\n%s\n' "$2" "$1" >&2; return 1; }; }
+. "$(dirname "$0")/check.sh"
 lines() { [ "$(grep -c '' <<<"$1")" -eq "$2" ] || { printf 'want %s lines:\n%s\n' "$2" "$1" >&2; return 1; }; }
 
 M=$T/model.crnn

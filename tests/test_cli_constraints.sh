@@ -14,16 +14,7 @@ OCR=$1
 MKMODEL=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-checks=0
-fails=0
-check() {
-    checks=$((checks + 1))
-    if ! "${@:2}"; then
-        echo "FAIL: $1" >&2
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -qF -- "$2" <<<"$1" || { printf 'no "%s" in:\n%s\n' "$2" "$1" >&2; return 1; }; }
+. "$(dirname "$0")/check.sh"
 only() { # every line's text field (after the last tab) uses only the characters of the set
     local text=$1 set=$2 bad
     bad=$(awk -F'\t' '{print $NF}' <<<"$text" | grep -v "^[$set]*\$")

@@ -16,16 +16,7 @@ MKMODEL=$2
 GEN=$3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-checks=0
-fails=0
-check() {
-    checks=$((checks + 1))
-    if ! "${@:2}"; then
-        echo "FAIL: $1" >&2
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -qF -- "$2" <<<"$1" || { printf 'no "%s" in:\n%s\n' "$2" "$1" >&2; return 1; }; }
+. "$(dirname "$0")/check.sh"
 
 PY=$(command -v python3 || true)
 [ -n "$PY" ] || { echo "test_hostile: python3 not found" >&2; exit 1; }

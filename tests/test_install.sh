@@ -13,16 +13,7 @@ REPO=$2
 CFLAGS=${3:-}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-checks=0
-fails=0
-check() { # DESCRIPTION COMMAND...
-    checks=$((checks + 1))
-    if ! "${@:2}"; then
-        echo "FAIL: $1" >&2
-        fails=$((fails + 1))
-    fi
-}
-same() { [ "$1" == "$2" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$2" "$1" >&2; return 1; }; }
+. "$(dirname "$0")/check.sh"
 
 DEST=$T/dest
 meson install -C "$BUILD" --no-rebuild --quiet --destdir "$DEST" >"$T/install.log" 2>&1 ||

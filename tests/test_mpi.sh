@@ -47,16 +47,7 @@ TOL=1e-4
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-checks=0
-fails=0
-check() {
-    checks=$((checks + 1))
-    if ! "${@:2}"; then
-        echo "FAIL: $1" >&2
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -qF -- "$2" <<<"$1" || { printf 'no "%s" in:\n%s\n' "$2" "$1" >&2; return 1; }; }
+. "$(dirname "$0")/check.sh"
 count_is() { # TEXT NEEDLE N
     local n
     n=$(grep -cF -- "$2" <<<"$1")
