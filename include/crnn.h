@@ -319,7 +319,8 @@ long crnn_model_class_codepoint(const crnn_model *model, int k);
    steps. Past CRNN_DECODE_MAX_LATTICE (no real line comes near: 4,096 px at height 32 with 150
    characters is 0.3 M) the free text is best path's, whatever the decoder, and its
    log_prob that of best path's single alignment: a lower bound of p(text | image), found in
-   one pass over the frames. */
+   one pass over the frames. With a lexicon or a pattern that free text is returned as is,
+   with fallback = 1: no match can be weighed against it. */
 #define CRNN_DECODE_MAX_LATTICE (1L << 25)
 
 /* Patterns. Syntax: literal characters (\ before punctuation to take it literally), . (any

@@ -527,8 +527,9 @@ static void test_confidence(void) {
 }
 
 /* A text too long to score exactly (T × (2L + 1) past CRNN_DECODE_MAX_LATTICE) is best
-   path's with the probability of its best alignment, for either decoder and beside a lexicon
-   (whose word cannot beat it: the free text is kept); below the limit it is exact. */
+   path's with the probability of its best alignment, for either decoder, and with a lexicon
+   or a pattern it is returned as the free text, flagged; below the limit everything is exact
+   and the pattern is followed. */
 static void test_long_text(void) {
     const int T = 8192, Ts = 2000;
     float *lp = malloc(sizeof(float) * (size_t)T * NCS);
@@ -538,6 +539,9 @@ static void test_long_text(void) {
     decode_workspace *dw = decode_workspace_new();
     const char *word = "ab";
     crnn_lexicon *lex = crnn_lexicon_from_words(&word, 1, NULL);
+    const char *regex[2] = {"[ab]*", "a*"};
+    crnn_pattern *pat[2] = {crnn_pattern_compile(regex, 1, NULL), crnn_pattern_compile(regex + 1, 1, NULL)};
+    CHECK(lex && pat[0] && pat[1]);
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0: 'a' and 'b' in turn, a character every frame (L = T); pass 1: 'a' and blank
            in turn over Ts frames (L = Ts / 2, under the limit) */
@@ -551,15 +555,18 @@ static void test_long_text(void) {
         }
         const int L = pass ? n / 2 : n;
         CHECK(((double)n * (2 * L + 1) > (double)CRNN_DECODE_MAX_LATTICE) == !pass);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             crnn_params params = crnn_default_params();
             params.decoder = k == 1 ? CRNN_DECODE_BEAM : CRNN_DECODE_GREEDY;
             if (k == 2) params.lexicon = lex;
+            if (k == 3) params.pattern = pat[pass];
             crnn_result r;
             memset(&r, 0, sizeof r);
             CHECK(decode_frames(dw, &m, lp, n, NCS, &params, &r, NULL) == CRNN_OK);
             const int len = (int)strlen(r.text);
-            if (!pass || k != 1) { /* beam search may find a likelier text under the limit */
+            /* under the limit, beam search and the pattern's exact search may find a likelier
+               text than best path's */
+            if (!pass || (k != 1 && k != 3)) {
                 CHECK_MSG(len == L && r.num_chars == L, "pass %d decoder %d: %d chars", pass, k, len);
                 int ok = len == L;
                 for (int i = 0; i < L && ok; i++) ok = r.text[i] == (pass || i % 2 == 0 ? 'a' : 'b');
@@ -575,11 +582,15 @@ static void test_long_text(void) {
                 CHECK_NEAR(r.log_prob, exact, 1e-6 * fabs(exact));
                 CHECK(r.log_prob > best_sum + 1e-3); /* the sum over alignments, not one */
             }
-            if (k == 2) CHECK(r.fallback == 1 && r.free_text && !strcmp(r.free_text, r.text));
+            if (k == 2 || (k == 3 && !pass))
+                CHECK(r.fallback == 1 && r.free_text && !strcmp(r.free_text, r.text));
+            if (k == 3 && pass) CHECK(r.fallback == 0 && len > 0 && crnn_pattern_match(pat[1], r.text));
             crnn_result_free(&r);
         }
     }
     crnn_lexicon_free(lex);
+    crnn_pattern_free(pat[0]);
+    crnn_pattern_free(pat[1]);
     decode_workspace_free(dw);
     free(lp);
 }

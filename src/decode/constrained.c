@@ -199,7 +199,8 @@ static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_mode
         int nb = prefix_beam_decode(w->beam, lp, T, C, PATTERN_BEAM_WIDTH, &w->edges,
                                     PATTERN_BEAM_PER_STATE, w->beam_labels, T, NULL);
         if (nb == -1) return set_error(err, CRNN_ERR_NOMEM, "out of memory in beam search");
-        if (nb >= 0) {
+        /* a text too long to score exactly is no candidate (CRNN_DECODE_MAX_LATTICE) */
+        if (nb >= 0 && (double)T * (2.0 * nb + 1) <= (double)CRNN_DECODE_MAX_LATTICE) {
             double lpb = ctc_frames_score(&w->frames, w->beam_labels, nb, -INFINITY, w->scratch);
             if (lpb == -INFINITY) /* underflowed in the scaled frames: in log space */
                 lpb = ctc_sequence_log_prob(lp, T, C, w->beam_labels, nb, w->scratch);
@@ -236,9 +237,7 @@ crnn_status constrained_decode(constrained_workspace *w, const crnn_model *m, co
     for (int i = 0; i < n_free; i++) w->mapped[i] = fold ? w->rep[free_labels[i]] : free_labels[i];
     /* the free text in the same (folded or not) probabilities as the matches it is held
        against */
-    out->free_log_prob = !isnan(c->free_log_prob)
-                             ? c->free_log_prob
-                             : ctc_frames_score(&w->frames, w->mapped, n_free, -INFINITY, w->scratch);
+    out->free_log_prob = ctc_frames_score(&w->frames, w->mapped, n_free, -INFINITY, w->scratch);
     if (out->free_log_prob == -INFINITY) {
         const float *alp = constrained_alignment_log_probs(w, lp, T, C, fold);
         if (!alp) return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");

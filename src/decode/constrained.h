@@ -34,9 +34,6 @@ typedef struct {
                                     (the others would be dropped for it anyway: they bound the
                                     search); < 0: a match however improbable, rescued in log
                                     space if it underflows */
-    double free_log_prob;        /* NAN: the free text's probability is computed here; else
-                                    the caller's (past CRNN_DECODE_MAX_LATTICE a lower bound,
-                                    which case folding only raises) */
 } constraint;
 
 typedef struct {

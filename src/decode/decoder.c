@@ -217,14 +217,24 @@ scored:
         s = set_result(res, m, NULL, dw->labels, dw->conf, n, free_lp, err);
         return s == CRNN_OK ? reject_if_unsure(res, params, err) : s;
     }
+    if (lattice_too_large(T, n)) {
+        /* No match can be weighed against a free text this long: it is returned, flagged. */
+        s = set_result(res, m, NULL, dw->labels, dw->conf, n, free_lp, err);
+        if (s != CRNN_OK) return s;
+        free(res->free_text);
+        res->free_text = strdup(res->text);
+        if (!res->free_text) return set_error(err, CRNN_ERR_NOMEM, "out of memory for the result");
+        res->free_log_prob = free_lp;
+        res->fallback = 1;
+        return reject_if_unsure(res, params, err);
+    }
 
     /* ---- lexicon, pattern, or both ---- */
     if (!dw->constrained && !(dw->constrained = constrained_workspace_new()))
         return out_of_memory(err);
     const double margin = params->lexicon_margin;
     constraint c = {lex, lex && params->lexicon_case_insensitive, params->lexicon_max_distance,
-                    params->pattern, margin >= 0 ? margin : -1,
-                    lattice_too_large(T, n) ? free_lp : NAN};
+                    params->pattern, margin >= 0 ? margin : -1};
     constrained_choice choice;
     s = constrained_decode(dw->constrained, m, lp, T, C, &c, dw->labels, n, &choice, err);
     if (s != CRNN_OK) return s;
