@@ -58,15 +58,18 @@ static uint64_t mix64(uint64_t x) { /* splitmix64 finaliser: decorrelates nearby
 /* Augmentation for real crops: trims or pads each side a little (detector boxes are never
    exact), now and then much more (hand crops and loose detector boxes leave up to a text height
    and more around the word: the padding fades from the crop's edge into the mean colour of its
-   border, with a little noise), and jitters contrast and brightness. Works on a fresh copy of
-   c-channel pixels. */
+   border, with a little noise, or for a third of them starts at the edge, as a crop pasted on a
+   canvas of its colour has it — a hard edge that a model never shown one reads as a letter),
+   and jitters contrast and brightness. Works on a fresh copy of c-channel pixels. */
 static void augment(sample *s, int c, rng_t *r) {
     int w = s->w, h = s->h;
     int dx0 = (int)(rng_range(r, -0.04f, 0.06f) * h), dx1 = (int)(rng_range(r, -0.04f, 0.06f) * h);
     int dy0 = (int)(rng_range(r, -0.04f, 0.08f) * h), dy1 = (int)(rng_range(r, -0.04f, 0.08f) * h);
+    float fade_len = 0.3f * (float)h;
     if (rng_chance(r, 0.15f)) { /* loose: negative offsets pad */
         dx0 = -(int)(rng_range(r, 0.2f, 1.2f) * h), dx1 = -(int)(rng_range(r, 0.2f, 1.2f) * h);
         dy0 = -(int)(rng_range(r, 0.05f, 0.35f) * h), dy1 = -(int)(rng_range(r, 0.05f, 0.35f) * h);
+        if (rng_chance(r, 0.33f)) fade_len = 1.f; /* the border colour from the first pixel */
     }
     int nw = w - dx0 - dx1, nh = h - dy0 - dy1;
     if (nw < 4 || nh < 4 || (size_t)nw * (size_t)nh > (16u << 20)) return;
@@ -86,7 +89,7 @@ static void augment(sample *s, int c, rng_t *r) {
             int sx = x + dx0;
             int dist = dist_y + (sx < 0 ? -sx : sx >= w ? sx - w + 1 : 0);
             sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
-            float fade = dist ? fminf(1.f, (float)dist / (0.3f * (float)h)) : 0.f;
+            float fade = dist ? fminf(1.f, (float)dist / fade_len) : 0.f;
             float noise = dist ? rng_range(r, -6.f, 6.f) : 0.f;
             for (int k = 0; k < c; k++) {
                 float edge = s->pixels[((size_t)sy * w + sx) * (size_t)c + (size_t)k];
