@@ -232,11 +232,15 @@ def test_options_given_once(rec):
 
 
 @needs_model
-def test_min_confidence_rejects_a_blank(rec):
+def test_a_blank_reads_as_nothing(rec):
     np = pytest.importorskip("numpy")
     blank = np.full((32, 200), 255, np.uint8)
+    # the shipped model learned crops without text: nothing, and sure of it
     r = rec.recognize(blank, min_confidence=0.01)
-    assert r.rejected and r.text == ""
+    assert r.text == "" and not r.rejected and r.confidence > 0.5
+    # a threshold above that confidence rejects it, the confidence kept to say why
+    sure = rec.recognize(blank, min_confidence=0.999)
+    assert sure.rejected and sure.text == "" and sure.confidence == r.confidence
     assert not rec.recognize(PATHS[0], min_confidence=0.01).rejected
 
 
