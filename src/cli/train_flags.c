@@ -218,22 +218,15 @@ int train_flags_parse(train_flags *t, int argc, char **argv, void (*help)(FILE *
         case F_SEED: o->seed = (uint64_t)num; break;
         case F_THREADS: o->threads = (int)num; break;
         case F_CKPT: o->checkpoint_seconds = num * 60; break;
-        case F_SCLEAN:
-            if (num > 1) {
-                fprintf(stderr, "ocr-crnn train: --synth-clean is a fraction 0..1, got '%s'\n",
-                        optarg);
-                return 2;
-            }
-            o->synth_clean = (float)num;
-            break;
         case F_SFADE: o->synth_clean_fade = (long)num; break;
+        case F_SCLEAN:
         case F_SEMPTY:
             if (num > 1) {
-                fprintf(stderr, "ocr-crnn train: --synth-empty is a fraction 0..1, got '%s'\n",
-                        optarg);
+                fprintf(stderr, "ocr-crnn train: --%s is a fraction 0..1, got '%s'\n",
+                        flags[f].name, optarg);
                 return 2;
             }
-            o->synth_empty = (float)num;
+            *(f == F_SCLEAN ? &o->synth_clean : &o->synth_empty) = (float)num;
             break;
         default: break;
         }
