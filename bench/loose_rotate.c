@@ -4,7 +4,8 @@
 
      loose/   padded by one crop height of blank left and right and a third of it above and
               below; the blank is the crop's border colour (the mean of its outermost ring of
-              pixels, per channel), so the padding holds no edge a recogniser could read
+              pixels, per channel), flat, so the crop's edge against it is as faint as the
+              crop's border is even
      rot90/   turned 90° clockwise
      rot270/  turned 90° counter-clockwise
 

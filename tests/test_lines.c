@@ -75,6 +75,57 @@ static void test_splitter(void) {
     render_font_free(font);
 }
 
+/* A w × h picture at (x, y) on a flat canvas of W × H. */
+static uint8_t *paste(const uint8_t *pic, int w, int h, int W, int H, int x, int y, int canvas) {
+    uint8_t *out = malloc((size_t)W * H);
+    memset(out, canvas, (size_t)W * H);
+    for (int r = 0; r < h; r++) memcpy(out + (size_t)(y + r) * W + x, pic + (size_t)r * w, w);
+    return out;
+}
+
+static int pasted(const uint8_t *px, int w, int h, image_box *box) {
+    crnn_image im = {w, h, w, px, 1};
+    return image_find_pasted(&im, box);
+}
+
+/* image_find_pasted: a photograph pasted on a flat canvas is found to the pixel, whichever
+   sides the canvas is on; text drawn on a flat background, a flat image and a photograph
+   alone are not pasted. */
+static void test_pasted(void) {
+    enum { w = 40, h = 16 };
+    uint8_t photo[w * h];
+    for (int i = 0; i < w * h; i++) photo[i] = (uint8_t)test_randint(0, 255);
+    image_box b;
+    CHECK(!pasted(photo, w, h, &b));
+    const int at[][4] = {{16, 5, 72, 26}, {0, 5, 56, 26}, {16, 0, 72, 21}, {7, 3, 47, 19}};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        const int x = at[i][0], y = at[i][1], W = at[i][2], H = at[i][3];
+        uint8_t *px = paste(photo, w, h, W, H, x, y, 128);
+        CHECK_MSG(pasted(px, W, H, &b) && b.left == x && b.top == y && b.right == x + w &&
+                      b.bottom == y + h,
+                  "photo at %d,%d on %dx%d: found %d,%d-%d,%d", x, y, W, H, b.left, b.top,
+                  b.right, b.bottom);
+        free(px);
+    }
+    uint8_t flat[64 * 40];
+    memset(flat, 90, sizeof flat);
+    CHECK(!pasted(flat, 64, 40, &b));
+
+    render_font_t *font = render_font();
+    if (!font) return;
+    const char *words[] = {"quality", "EFFECT", "HELLO", "Minimum", "IIII", "42"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        for (int light = 0; light <= 1; light++)
+            for (int margin = 0; margin <= 24; margin += 12) {
+                int W, H;
+                uint8_t *px = render_lines(font, &words[i], 1, 24, 0, margin, light, &W, &H);
+                CHECK_MSG(!pasted(px, W, H, &b), "'%s' drawn with margin %d (light %d) "
+                          "taken for a pasted crop", words[i], margin, light);
+                free(px);
+            }
+    render_font_free(font);
+}
+
 /* The windows of a line tile its frames exactly, each one network pass wide at most. */
 static void test_chunk_plan(void) {
     const char *archs[] = {"fast", "small", "paper"};
@@ -179,6 +230,7 @@ static void test_joined_frames(void) {
 
 int main(void) {
     RUN(test_splitter);
+    RUN(test_pasted);
     RUN(test_chunk_plan);
     RUN(test_joined_frames);
     TEST_EXIT();

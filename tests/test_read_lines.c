@@ -159,6 +159,28 @@ static void read_loose(crnn_recognizer *rec, const render_font_t *font) {
             CHECK_MSG(read == given, "tight crop: input %d columns, %d as given", read, given);
         free(px);
     }
+    /* A crop pasted on a flat canvas (one text height of grey either side): the recogniser
+       reads the crop alone, its input as wide as the crop's. */
+    int w, h;
+    uint8_t *px = render_lines(font, word, 1, 24, 0, 2, 0, &w, &h);
+    crnn_image im = {w, h, w, px, 1};
+    params.split_lines = 0;
+    CHECK(crnn_recognize_image(rec, &im, &params, &res) == CRNN_OK);
+    int given = input_width(rec);
+    crnn_result_free(&res);
+    const int W = w + 2 * h, H = h + 2 * (h / 3);
+    uint8_t *canvas = malloc((size_t)W * H);
+    memset(canvas, 128, (size_t)W * H);
+    for (int y = 0; y < h; y++) memcpy(canvas + (size_t)(y + h / 3) * W + h, px + (size_t)y * w, w);
+    crnn_image loose = {W, H, W, canvas, 1};
+    params.split_lines = 1;
+    CHECK(crnn_recognize_image(rec, &loose, &params, &res) == CRNN_OK);
+    CHECK_MSG(res.text && !strcmp(res.text, "quality"), "pasted crop read '%s'", res.text);
+    CHECK_MSG(input_width(rec) == given, "pasted crop: input %d columns, the crop's %d",
+              input_width(rec), given);
+    crnn_result_free(&res);
+    free(canvas);
+    free(px);
 }
 
 int main(void) {

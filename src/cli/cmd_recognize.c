@@ -52,7 +52,8 @@ static void print_usage(FILE *f) {
             "      --single-line    read every image as one line, as given (by default an\n"
             "                       image whose rows of ink form stacked lines with empty\n"
             "                       rows between them is cut into those lines, each read on\n"
-            "                       its own, and a loosely cropped word is trimmed to its ink)\n"
+            "                       its own, a loosely cropped word is trimmed to its ink,\n"
+            "                       and a crop pasted on a flat canvas is read without it)\n"
             DECODE_OPTIONS_HELP DECODE_EXPLAIN_HELP
             "  -q, --quiet          no progress bar, no notes (errors are still reported)\n"
             "  -h, --help           this help\n"

@@ -78,6 +78,17 @@ typedef struct {
    bottom, or 0 when out of memory. Not a detector: see lines.c. */
 int image_find_lines(const crnn_image *img, image_line *lines, int max_lines);
 
+/* A rectangle of an image: columns [left, right), rows [top, bottom). */
+typedef struct {
+    int left, top, right, bottom;
+} image_box;
+
+/* A crop pasted on a flat canvas (pasted.c): when the grey image is a rectangle whose every
+   side either touches the image's border or meets a flat one-colour margin with a hard edge,
+   sets *box to it and returns 1; otherwise (no canvas, or flat margins around text drawn on
+   them) returns 0. */
+int image_find_pasted(const crnn_image *img, image_box *box);
+
 /* Resamples a grey float image (h × w) to (oh × ow): area averaging where it shrinks,
    bilinear where it grows; identity when the size is unchanged. tmp holds h × ow floats. */
 void image_resample(float *out, int oh, int ow, const float *in, int h, int w, float *tmp);

@@ -167,7 +167,7 @@ static int grow_array(void *p, int *cap, int n, size_t size) {
    96 % trimmed), and the model, trained on words, reads letters into long empty stretches
    ("Recent" on a line three times its length: "Recent s"). A single word crop is trimmed
    only when it is loose (is_loose). */
-static void trim_margins(line_span *ln, const image_line *found, const crnn_image *im,
+static void trim_margins(line_span *ln, const image_line *found, const image_box *content,
                          int H, const crnn_model *m) {
     int ink = found->ink_bottom - found->ink_top;
     if (ink < 1) return;
@@ -175,8 +175,8 @@ static void trim_margins(line_span *ln, const image_line *found, const crnn_imag
     int l = found->ink_left - ink / 2, r = found->ink_right + ink / 2;
     ln->y0 = a > ln->y0 ? a : ln->y0;
     ln->y1 = b < ln->y1 ? b : ln->y1;
-    ln->x0 = l > 0 ? l : 0;
-    ln->x1 = r < im->width ? r : im->width;
+    ln->x0 = l > content->left ? l : content->left;
+    ln->x1 = r < content->right ? r : content->right;
     ln->width = image_line_width(ln->x1 - ln->x0, ln->y1 - ln->y0, H, m->min_width);
 }
 
@@ -208,6 +208,8 @@ static crnn_status plan_lines(crnn_recognizer *r, const crnn_image *images, int 
         const crnn_image *im = &images[i];
         image_line found[CRNN_MAX_LINES] = {{0, im->height, 0, im->height, 0, im->width}};
         int k = 1;
+        /* A crop pasted on a flat canvas is read without the canvas (image/pasted.c). */
+        image_box content = {0, 0, im->width, im->height};
         if (params->split_lines) { /* lines are found in grey */
             crnn_image grey = *im;
             uint8_t *converted = NULL;
@@ -216,9 +218,20 @@ static crnn_status plan_lines(crnn_recognizer *r, const crnn_image *images, int 
                     return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
                 grey = (crnn_image){im->width, im->height, im->width, converted, 1};
             }
-            k = image_find_lines(&grey, found, CRNN_MAX_LINES);
+            crnn_image view = grey;
+            if (image_find_pasted(&grey, &content)) {
+                view.width = content.right - content.left;
+                view.height = content.bottom - content.top;
+                view.pixels = grey.pixels + (size_t)content.top * grey.stride + content.left;
+            }
+            k = image_find_lines(&view, found, CRNN_MAX_LINES);
             free(converted);
             if (k < 1) return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory finding lines");
+            for (int j = 0; j < k; j++) {
+                found[j].top += content.top, found[j].bottom += content.top;
+                found[j].ink_top += content.top, found[j].ink_bottom += content.top;
+                found[j].ink_left += content.left, found[j].ink_right += content.left;
+            }
         }
         if (!grow_array(&r->lines, &r->lines_cap, n_lines + k, sizeof(line_span)))
             return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory");
@@ -232,11 +245,11 @@ static crnn_status plan_lines(crnn_recognizer *r, const crnn_image *images, int 
             ln->image = i;
             ln->y0 = found[j].top;
             ln->y1 = found[j].bottom;
-            ln->x0 = 0;
-            ln->x1 = im->width;
-            ln->width = image_line_width(im->width, ln->y1 - ln->y0, H, m->min_width);
+            ln->x0 = content.left;
+            ln->x1 = content.right;
+            ln->width = image_line_width(ln->x1 - ln->x0, ln->y1 - ln->y0, H, m->min_width);
             if (k > 1 || ln->width > CHUNK_WHOLE_COLUMNS || is_loose(&found[j]))
-                trim_margins(ln, &found[j], im, H, m);
+                trim_margins(ln, &found[j], &content, H, m);
             double natural = (double)(ln->x1 - ln->x0) * H / (ln->y1 - ln->y0);
             if (natural > CRNN_MAX_LINE_WIDTH + 0.5) is->squeezed = 1;
             ln->column = is->input_width;
