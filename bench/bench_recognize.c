@@ -5,7 +5,11 @@
    lower anchor rather than a wrong ratio.
 
    usage: bench_recognize --data SET [--arch fast|small|paper|STRING | --model FILE] [--runs 5]
-                          [--max 500] [--threads 2] [--profile]
+                          [--max 500] [--threads 2] [--reread X|off] [--profile]
+
+   --reread is params.reread_below: by default the library's for a trained model (its unsure
+   readings cost a second, wider pass, as users get it) and off for random weights (which read
+   everything unsure: an architecture's speed is its network's).
 
    --profile runs only the one-thread batch loop, --runs times, for `perf record`. */
 #include <cblas.h>
@@ -98,6 +102,7 @@ static double sgemm_gflops(int threads) {
 
 typedef struct {
     const crnn_model *m;
+    const crnn_params *params;
     crnn_image *images;
     int from, to, batch, intra;
 } job;
@@ -110,7 +115,7 @@ static void *run_job(void *arg) {
     crnn_result res[64];
     for (int i = j->from; i < j->to; i += j->batch) {
         int n = j->to - i < j->batch ? j->to - i : j->batch;
-        crnn_recognize_batch(rec, j->images + i, n, NULL, res);
+        crnn_recognize_batch(rec, j->images + i, n, j->params, res);
         for (int k = 0; k < n; k++) crnn_result_free(&res[k]);
     }
     crnn_recognizer_free(rec);
@@ -119,14 +124,14 @@ static void *run_job(void *arg) {
 
 /* Seconds to recognise all images with `workers` threads, batches of `batch`, each
    recogniser sharing its work among `intra` threads. */
-static double run_all(const crnn_model *m, crnn_image *im, int n, int workers, int batch,
-                      int blas_threads, int intra) {
+static double run_all(const crnn_model *m, const crnn_params *params, crnn_image *im, int n,
+                      int workers, int batch, int blas_threads, int intra) {
     openblas_set_num_threads(blas_threads);
     pthread_t t[16];
     job jobs[16];
     double t0 = now_seconds();
     for (int w = 0; w < workers; w++) {
-        jobs[w] = (job){m, im, n * w / workers, n * (w + 1) / workers, batch, intra};
+        jobs[w] = (job){m, params, im, n * w / workers, n * (w + 1) / workers, batch, intra};
         pthread_create(&t[w], NULL, run_job, &jobs[w]);
     }
     for (int w = 0; w < workers; w++) pthread_join(t[w], NULL);
@@ -138,7 +143,8 @@ int main(int argc, char **argv) {
     int runs = 5, max = 500, workers = 2, profile = 0;
     static const struct option opts[] = {{"data", 1, 0, 'd'}, {"arch", 1, 0, 'a'},
         {"model", 1, 0, 'm'}, {"runs", 1, 0, 'r'}, {"max", 1, 0, 'n'}, {"threads", 1, 0, 't'},
-        {"profile", 0, 0, 'p'}, {0, 0, 0, 0}};
+        {"profile", 0, 0, 'p'}, {"reread", 1, 0, 'R'}, {0, 0, 0, 0}};
+    const char *reread = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') data = optarg;
@@ -148,13 +154,19 @@ int main(int argc, char **argv) {
         else if (c == 'n') max = atoi(optarg);
         else if (c == 't') workers = atoi(optarg);
         else if (c == 'p') profile = 1;
+        else if (c == 'R') reread = optarg;
         else return 2;
     }
     if (!data || runs < 1 || runs > 99 || workers < 1 || workers > 16) {
         fprintf(stderr, "usage: bench_recognize --data SET [--arch A | --model FILE] [--runs N] "
-                        "[--max N] [--threads N]\n");
+                        "[--max N] [--threads N] [--reread X|off]\n");
         return 2;
     }
+    crnn_params params = crnn_default_params();
+    if (!model_path) params.reread_below = 0;
+    if (reread) params.reread_below = strcmp(reread, "off") ? (float)atof(reread) : 0;
+    crnn_params network_only = params; /* the random CNN's: its convolutions alone */
+    network_only.reread_below = 0;
     crnn_error err;
     crnn_model *m = model_path ? crnn_model_load(model_path, &err) : random_model(arch, 0, &err);
     /* The CNN-only twin for the GFLOP/s figure: a trained model names its layers in its
@@ -189,12 +201,13 @@ int main(int argc, char **argv) {
     dataset_close(d);
     char desc[256];
     crnn_model_describe(m, desc, sizeof desc);
-    printf("model: %s\n", model_path ? model_path : arch);
+    printf("model: %s%s\n", model_path ? model_path : arch,
+           params.reread_below > 0 ? "" : " (no second look: --reread off)");
     printf("       %s\n", desc);
     printf("images: %d from %s, mean input width %.0f px at height 32\n", ok, data, cols / ok);
     if (profile) {
         for (int r = 0; r < runs; r++)
-            printf("run %d: %.0f crops/s\n", r, ok / run_all(m, im, ok, 1, 16, 1, 1));
+            printf("run %d: %.0f crops/s\n", r, ok / run_all(m, &params, im, ok, 1, 16, 1, 1));
         return 0;
     }
     double peak1 = sgemm_gflops(1), peak2 = sgemm_gflops(2);
@@ -202,11 +215,11 @@ int main(int argc, char **argv) {
     for (int r = 0; r < runs; r++) {
         /* single-image latency: one recogniser, one image at a time, sharing each image's
            layers among 2 threads (BLAS single-threaded), then on 1 thread */
-        lat[r] = run_all(m, im, ok, 1, 1, 1, 2) * 1000.0 / ok;
-        lat1[r] = run_all(m, im, ok, 1, 1, 1, 1) * 1000.0 / ok;
-        tput1[r] = ok / run_all(m, im, ok, 1, 16, 1, 1);
-        tput[r] = ok / run_all(m, im, ok, workers, 16, 1, 1);
-        convs[r] = run_all(cnn, im, ok, 1, 16, 1, 1);
+        lat[r] = run_all(m, &params, im, ok, 1, 1, 1, 2) * 1000.0 / ok;
+        lat1[r] = run_all(m, &params, im, ok, 1, 1, 1, 1) * 1000.0 / ok;
+        tput1[r] = ok / run_all(m, &params, im, ok, 1, 16, 1, 1);
+        tput[r] = ok / run_all(m, &params, im, ok, workers, 16, 1, 1);
+        convs[r] = run_all(cnn, &network_only, im, ok, 1, 16, 1, 1);
     }
     double conv_s = median(convs, runs);
     double conv_gflops = 2.0 * macs / conv_s / 1e9;

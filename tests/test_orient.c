@@ -1,5 +1,6 @@
-/* test_orient.c — crops read turned: image_turn against plain index arithmetic, and
-   params.rotate = CRNN_ROTATE_AUTO against reading the three orientations one by one. */
+/* test_orient.c — crops read turned and read again wider: image_turn against plain index
+   arithmetic, params.rotate = CRNN_ROTATE_AUTO against reading the three orientations one by
+   one, and params.reread_below against reading the crop at both widths one by one. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static void test_auto_matches_by_hand(void) {
         uint8_t *t0 = image_turn(&tall, 1, &turned[0]), *t1 = image_turn(&tall, 0, &turned[1]);
         crnn_params none = crnn_default_params(), aut = crnn_default_params();
         none.rotate = CRNN_ROTATE_NONE;
+        none.reread_below = aut.reread_below = 0; /* test_reread's */
         crnn_result by_hand[3], got, got_wide;
         CHECK(crnn_recognize_image(rec, &tall, &none, &by_hand[0]) == CRNN_OK);
         CHECK(crnn_recognize_image(rec, &turned[0], &none, &by_hand[1]) == CRNN_OK);
@@ -128,9 +130,94 @@ static void test_batch(void) {
     crnn_model_free(m);
 }
 
+/* An unsure reading is read again twice as wide and the more probable reading kept, with its
+   record; a sure one is read once; a batch keeps what each image alone would. (A random model
+   reads everything unsure.) */
+static void test_reread(void) {
+    crnn_error err;
+    crnn_model *m = model_from_arch(TINY, "ascii", 32, 1, 11, &err);
+    crnn_recognizer *rec = m ? crnn_recognizer_new(m, &err) : NULL;
+    crnn_recognizer *wide = m ? crnn_recognizer_new(m, &err) : NULL;
+    CHECK(rec && wide);
+    if (!rec || !wide) return;
+    recognizer_set_width_scale(wide, CRNN_REREAD_STRETCH);
+    enum { N = 8, W = 70, H = 24 };
+    uint8_t *px = malloc((size_t)N * W * H);
+    crnn_image im[N];
+    for (int i = 0; i < N * W * H; i++) px[i] = (uint8_t)test_randint(0, 255);
+    for (int i = 0; i < N; i++) im[i] = (crnn_image){W - 5 * i, H, W, px + (size_t)i * W * H, 1};
+    crnn_params once = crnn_default_params(), twice = crnn_default_params();
+    once.reread_below = 0;
+    twice.reread_below = 1;
+    CHECK(crnn_default_params().reread_below == CRNN_DEFAULT_REREAD_BELOW);
+    crnn_result a[N], b[N], got[N];
+    int wider_won = 0, kept_first = 0, kept_width[N];
+    for (int i = 0; i < N; i++) {
+        int w0, w1, wg, frames_b, frames_got, C;
+        CHECK(crnn_recognize_image(rec, &im[i], &once, &a[i]) == CRNN_OK && a[i].stretch == 1);
+        CHECK(crnn_recognizer_input(rec, 0, &w0, NULL) != NULL);
+        CHECK(crnn_recognize_image(wide, &im[i], &once, &b[i]) == CRNN_OK);
+        CHECK(b[i].stretch == CRNN_REREAD_STRETCH);
+        const float *lb = crnn_recognizer_log_probs(wide, 0, &frames_b, &C);
+        CHECK(crnn_recognizer_input(wide, 0, &w1, NULL) != NULL);
+        CHECK_MSG(abs(w1 - 2 * w0) <= 1, "read twice as wide: %d columns, once %d", w1, w0);
+        CHECK(crnn_recognize_image(rec, &im[i], &twice, &got[i]) == CRNN_OK);
+        const int second = b[i].log_prob > a[i].log_prob;
+        const crnn_result *want = second ? &b[i] : &a[i];
+        wider_won += second;
+        kept_first += !second;
+        CHECK_MSG(!strcmp(got[i].text, want->text) && got[i].log_prob == want->log_prob &&
+                      got[i].stretch == want->stretch,
+                  "image %d kept '%s' (%g, stretch %g); once '%s' (%g), wide '%s' (%g)", i,
+                  got[i].text, got[i].log_prob, (double)got[i].stretch, a[i].text,
+                  a[i].log_prob, b[i].text, b[i].log_prob);
+        /* the record is the kept reading's */
+        const float *lg = crnn_recognizer_log_probs(rec, 0, &frames_got, &C);
+        CHECK(crnn_recognizer_input(rec, 0, &wg, NULL) != NULL);
+        kept_width[i] = second ? w1 : w0;
+        CHECK(wg == kept_width[i]);
+        if (second)
+            CHECK(lg && lb && frames_got == frames_b &&
+                  !memcmp(lg, lb, sizeof(float) * (size_t)frames_b * C));
+        /* sure enough: read once */
+        crnn_params sure = twice;
+        sure.reread_below = a[i].confidence;
+        crnn_result r1;
+        CHECK(crnn_recognize_image(rec, &im[i], &sure, &r1) == CRNN_OK);
+        CHECK(r1.stretch == 1 && r1.log_prob == a[i].log_prob);
+        crnn_result_free(&r1);
+    }
+    /* A random model's wider reading has twice the frames to be unsure in and never wins;
+       test_read_lines has the shipped model win with it. */
+    CHECK_MSG(kept_first == N - wider_won, "%d + %d of %d", kept_first, wider_won, N);
+    /* a batch: each image as alone */
+    crnn_result batch[N];
+    CHECK(crnn_recognize_batch(rec, im, N, &twice, batch) == CRNN_OK);
+    for (int i = 0; i < N; i++) {
+        CHECK(!strcmp(batch[i].text, got[i].text) && batch[i].stretch == got[i].stretch &&
+              fabs(batch[i].log_prob - got[i].log_prob) < 1e-4);
+        int wb = 0;
+        CHECK(crnn_recognizer_input(rec, i, &wb, NULL) != NULL && wb == kept_width[i]);
+        crnn_result_free(&batch[i]);
+    }
+    crnn_params bad = twice;
+    bad.reread_below = 1.5f;
+    CHECK(crnn_params_check(m, &bad, &err) == CRNN_ERR_ARG);
+    for (int i = 0; i < N; i++) {
+        crnn_result_free(&a[i]);
+        crnn_result_free(&b[i]);
+        crnn_result_free(&got[i]);
+    }
+    free(px);
+    crnn_recognizer_free(rec);
+    crnn_recognizer_free(wide);
+    crnn_model_free(m);
+}
+
 int main(void) {
     RUN(test_turn);
     RUN(test_auto_matches_by_hand);
     RUN(test_batch);
+    RUN(test_reread);
     TEST_EXIT();
 }

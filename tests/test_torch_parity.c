@@ -200,6 +200,7 @@ static void check_batch(const ref_model *m, crnn_recognizer *rec, const crnn_ima
     memset(results, 0, sizeof results);
     crnn_params params = crnn_default_params();
     params.rotate = CRNN_ROTATE_NONE; /* PyTorch reads the tall images as given */
+    params.reread_below = 0;          /* at their own width */
     crnn_status st = crnn_recognize_batch(rec, images, n, &params, results);
     CHECK_MSG(st == CRNN_OK, "%s: crnn_recognize_batch: %s: %s", m->name, crnn_status_name(st),
               crnn_recognizer_error(rec));
@@ -235,6 +236,7 @@ static void check_model(const ref_model *m) {
     }
     crnn_params params = crnn_default_params();
     params.rotate = CRNN_ROTATE_NONE; /* PyTorch reads the tall images as given */
+    params.reread_below = 0;          /* at their own width */
 
     /* 1. One image at a time, straight from the file. */
     for (int i = 0; i < m->n_images; i++) {

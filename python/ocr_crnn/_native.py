@@ -55,6 +55,7 @@ class Params(ctypes.Structure):
                 ("min_confidence", ctypes.c_float),
                 ("split_lines", ctypes.c_int),
                 ("rotate", ctypes.c_int),
+                ("reread_below", ctypes.c_float),
                 _SPARE]
 
 
@@ -72,6 +73,7 @@ class Result(ctypes.Structure):
                 ("lines", ctypes.c_int),
                 ("squeezed", ctypes.c_int),
                 ("rotation", ctypes.c_int),
+                ("stretch", ctypes.c_float),
                 _SPARE]
 
 

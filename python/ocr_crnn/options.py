@@ -60,7 +60,7 @@ class Pattern:
 
 NAMES = ("decoder", "beam", "lexicon", "lexicon_ignore_case", "lexicon_margin",
          "lexicon_distance", "allow", "deny", "digits", "pattern", "min_confidence",
-         "split_lines", "rotate")
+         "split_lines", "rotate", "reread")
 
 
 class Options:
@@ -123,6 +123,11 @@ class Options:
             raise ValueError("rotate must be 'auto' or 'none', not %r" % (rotate,))
         if rotate is not None:
             p.rotate = 0 if rotate == "auto" else 1  # CRNN_ROTATE_AUTO, CRNN_ROTATE_NONE
+        reread = v.get("reread")
+        if reread == "off":
+            p.reread_below = 0.0
+        elif reread is not None:
+            p.reread_below = float(reread)
         err = _native.CError()
         if lib.crnn_params_check(model, ctypes.byref(p), ctypes.byref(err)) != 0:
             raise Error(err.message.decode(errors="replace"), _native.status_name(err.code))

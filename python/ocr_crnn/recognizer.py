@@ -46,10 +46,13 @@ class Result:
     squeezed      a line was too wide to read whole and was squeezed (read poorly)
     rotation      0, or 90 / 270: the reading kept is of the image turned that many degrees
                   clockwise (option rotate)
+    stretch       1, or 2: the reading kept is of the image read twice as wide (option
+                  reread)
     milliseconds  time to decode, run the network and decode the output"""
 
     __slots__ = ("text", "confidence", "chars", "log_prob", "free_text", "free_log_prob",
-                 "fallback", "rejected", "lines", "squeezed", "rotation", "milliseconds")
+                 "fallback", "rejected", "lines", "squeezed", "rotation", "stretch",
+                 "milliseconds")
 
     def __init__(self, r):
         self.text = r.text.decode() if r.text else ""
@@ -64,6 +67,7 @@ class Result:
         self.lines = r.lines
         self.squeezed = bool(r.squeezed)
         self.rotation = r.rotation
+        self.stretch = r.stretch
         self.milliseconds = r.milliseconds
 
     def __str__(self):
@@ -169,6 +173,10 @@ class Recognizer:
           rotate='auto'|'none'      auto (default): a crop 1.1x as tall as wide or more is
                                     also read turned 90 degrees each way, the most probable
                                     reading kept (Result.rotation); none: as given
+          reread=X|'off'            a one-line reading less confident than X (0..1,
+                                    default 0.9) is read again from the image twice as
+                                    wide, the more confident reading kept
+                                    (Result.stretch); 'off': never
 
         Returns a Result, or a list of them. Raises Error (with the library's message, which
         names the file and the reason) if an image cannot be read; for a list, the first

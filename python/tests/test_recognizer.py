@@ -272,6 +272,20 @@ def test_turned_crops(rec):
         rec.recognize(PATHS[0], rotate="left")
 
 
+@needs_model
+def test_second_look(rec):
+    np = pytest.importorskip("numpy")
+    date = decode(PATHS[TEXTS.index("01/11/1915")], 1)
+    squeezed = np.ascontiguousarray(date[:, ::2])  # every other column: too narrow to read
+    once = rec.recognize(squeezed, reread="off")
+    assert once.text != "01/11/1915" and once.stretch == 1
+    r = rec.recognize(squeezed)  # read again twice as wide
+    assert r.text == "01/11/1915" and r.stretch == 2 and r.confidence > once.confidence
+    assert rec.recognize(squeezed, reread=0.0).text == once.text
+    with pytest.raises(ocr_crnn.Error, match="reread_below 1.5 outside 0..1"):
+        rec.recognize(PATHS[0], reread=1.5)
+
+
 # -- errors --
 
 def test_image_errors(rec, tmp_path):

@@ -135,6 +135,16 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
             return 2;
         }
         return 0;
+    case DECODE_OPT_REREAD: {
+        double x = 0;
+        if (strcmp(arg, "off") && (parse_number(arg, &x) != 0 || x < 0 || x > 1)) {
+            fprintf(stderr, "%s: --reread needs a number from 0 to 1 or 'off', got '%s'\n",
+                    prog, arg);
+            return 2;
+        }
+        d->params.reread_below = (float)x;
+        return 0;
+    }
     case DECODE_OPT_MIN_CONFIDENCE: {
         double x;
         if (parse_number(arg, &x) != 0 || x < 0 || x > 1) {

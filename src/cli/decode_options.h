@@ -24,6 +24,7 @@ enum {
     DECODE_OPT_PATTERN,
     DECODE_OPT_MIN_CONFIDENCE,
     DECODE_OPT_ROTATE,
+    DECODE_OPT_REREAD,
     DECODE_OPT_EXPLAIN,
     DECODE_OPT_LAST = DECODE_OPT_EXPLAIN
 };
@@ -41,6 +42,7 @@ enum {
         {"pattern", required_argument, 0, DECODE_OPT_PATTERN},                                  \
         {"min-confidence", required_argument, 0, DECODE_OPT_MIN_CONFIDENCE},                    \
         {"rotate", required_argument, 0, DECODE_OPT_ROTATE},                                    \
+        {"reread", required_argument, 0, DECODE_OPT_REREAD},                                    \
         {"explain", required_argument, 0, DECODE_OPT_EXPLAIN}
 
 #define DECODE_IS_OPTION(c) ((c) >= DECODE_OPT_BEAM && (c) <= DECODE_OPT_LAST)
@@ -81,7 +83,10 @@ enum {
     "      --rotate auto|none\n"                                                              \
     "                       auto (default): a crop 1.1x as tall as wide or more is also read\n"\
     "                       turned 90 degrees each way, the most probable reading kept\n"     \
-    "                       (--json says \"rotation\":90 or 270); none: as given\n"
+    "                       (--json says \"rotation\":90 or 270); none: as given\n"       \
+    "      --reread X|off   a one-line reading less confident than X (0..1, default 0.9)\n"  \
+    "                       is read again from the image twice as wide, the more\n"         \
+    "                       confident reading kept (--json says \"stretch\":2); off: never\n"
 
 #define DECODE_EXPLAIN_HELP                                                                     \
     "      --explain OUT.png\n"                                                               \

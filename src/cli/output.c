@@ -138,6 +138,7 @@ void out_result(out_sink *o, const char *path, const crnn_result *res) {
         if (res->lines > 1) fprintf(f, ",\"lines\":%d", res->lines);
         if (res->squeezed) fputs(",\"squeezed\":true", f);
         if (res->rotation) fprintf(f, ",\"rotation\":%d", res->rotation);
+        if (res->stretch > 1) fprintf(f, ",\"stretch\":%g", (double)res->stretch);
         if (o->with_rejected) fprintf(f, ",\"rejected\":%s", res->rejected ? "true" : "false");
         /* %.4g: a confidence of 1e-9 must not print as 0.0000, and four digits are all that
            stay the same whatever the batching; JSON has no -inf */

@@ -91,6 +91,9 @@ static crnn_status check_settings(const crnn_params *p, crnn_error *err) {
     if (!(p->min_confidence >= 0 && p->min_confidence <= 1))
         return set_error(err, CRNN_ERR_ARG, "min_confidence %g outside 0..1",
                          (double)p->min_confidence);
+    if (!(p->reread_below >= 0 && p->reread_below <= 1))
+        return set_error(err, CRNN_ERR_ARG, "reread_below %g outside 0..1",
+                         (double)p->reread_below);
     if (p->rotate != CRNN_ROTATE_AUTO && p->rotate != CRNN_ROTATE_NONE)
         return set_error(err, CRNN_ERR_ARG, "rotate %d is neither CRNN_ROTATE_AUTO nor "
                          "CRNN_ROTATE_NONE", p->rotate);

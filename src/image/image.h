@@ -59,10 +59,11 @@ int image_line_width(int w, int h, int input_height, int min_width);
 void image_to_input(float *out, size_t plane_stride, float *scratch, const crnn_image *img,
                     int input_height, int out_width, float mean, float std);
 
-/* The same, rows row_stride floats apart (a line written into a wider picture). */
+/* The same, rows row_stride floats apart (a line written into a wider picture), the image
+   taken as `stretch` times as wide as it is (1: as it is). */
 void image_to_input_strided(float *out, size_t plane_stride, size_t row_stride, float *scratch,
-                            const crnn_image *img, int input_height, int out_width, float mean,
-                            float std);
+                            const crnn_image *img, int input_height, int out_width,
+                            float stretch, float mean, float std);
 
 /* A text line of an image: its rows [top, bottom), and among them the rows and the columns
    [ink_left, ink_right) with ink (all of them when the splitter had no opinion). */

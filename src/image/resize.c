@@ -54,11 +54,11 @@ void image_resample(float *out, int oh, int ow, const float *in, int h, int w, f
 }
 
 /* One channel of img (byte c of every step-byte pixel) to one input plane, its rows
-   row_stride floats apart. */
+   row_stride floats apart, stretch times as wide as its aspect. */
 static void channel_to_input(float *out, size_t row_stride, float *scratch,
                              const crnn_image *img, int c, int step, int H, int out_width,
-                             float mean, float std) {
-    int natural = (int)lround((double)img->width * H / img->height);
+                             float stretch, float mean, float std) {
+    int natural = (int)lround((double)img->width * stretch * H / img->height);
     if (natural < 1) natural = 1;
     int content = natural < out_width ? natural : out_width;
     int x0 = (out_width - content) / 2;
@@ -129,16 +129,17 @@ static void channel_to_input(float *out, size_t row_stride, float *scratch,
 
 void image_to_input(float *out, size_t plane_stride, float *scratch, const crnn_image *img, int H,
                     int out_width, float mean, float std) {
-    image_to_input_strided(out, plane_stride, (size_t)out_width, scratch, img, H, out_width, mean,
-                           std);
+    image_to_input_strided(out, plane_stride, (size_t)out_width, scratch, img, H, out_width, 1.0f,
+                           mean, std);
 }
 
 void image_to_input_strided(float *out, size_t plane_stride, size_t row_stride, float *scratch,
-                            const crnn_image *img, int H, int out_width, float mean, float std) {
+                            const crnn_image *img, int H, int out_width, float stretch,
+                            float mean, float std) {
     const int nc = image_channels(img);
     for (int c = 0; c < nc; c++)
         channel_to_input(out + (size_t)c * plane_stride, row_stride, scratch, img, c, nc, H,
-                         out_width, mean, std);
+                         out_width, stretch, mean, std);
 }
 
 uint8_t *image_convert(const crnn_image *img, int channels) {

@@ -5,7 +5,11 @@
    at the model's height keeping its aspect; a line wider than CHUNK_WHOLE_COLUMNS is read in
    overlapping chunks whose frames are joined (chunks.h). The usual batch, every image one
    line read whole, is one network pass straight over the images' inputs; anything else
-   runs windows of the lines through the network and joins their frames per line. */
+   runs windows of the lines through the network and joins their frames per line.
+
+   Tall crops are also read turned (recognize_turning), and unsure single-line readings again
+   at twice the width (reread_unsure), by a second recogniser of this one's so that each
+   image's record (input, frames) stays that of the reading kept. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -33,6 +37,7 @@ typedef struct {
    side by side), its lines, and its output frames. */
 typedef struct {
     size_t input_off;
+    const float *input; /* its network input, once written */
     int input_width;
     int first_line, n_lines;
     int squeezed; /* a line was wider than CRNN_MAX_LINE_WIDTH at the model's height */
@@ -57,6 +62,9 @@ struct crnn_recognizer {
     int windows_cap, window_line_cap;
     int n_last; /* images of the last recognition call, 0 if it failed */
     decode_workspace *dw;
+    float width_scale;         /* lines are read this many times their natural width */
+    int threads;               /* crnn_recognizer_set_threads */
+    crnn_recognizer *rereader; /* reads unsure images again, wider; created on first use */
 };
 
 crnn_params crnn_default_params(void) {
@@ -73,6 +81,7 @@ crnn_params crnn_default_params(void) {
     p.min_confidence = 0.0f;
     p.split_lines = 1;
     p.rotate = CRNN_ROTATE_AUTO;
+    p.reread_below = CRNN_DEFAULT_REREAD_BELOW;
     return p;
 }
 
@@ -100,15 +109,21 @@ crnn_recognizer *crnn_recognizer_new(const crnn_model *model, crnn_error *err) {
         return NULL;
     }
     r->model = model;
+    r->width_scale = 1.0f;
+    r->threads = 1;
     return r;
 }
 
 void crnn_recognizer_set_threads(crnn_recognizer *rec, int threads) {
-    if (rec) network_set_threads(rec->net, threads);
+    if (!rec) return;
+    rec->threads = threads;
+    network_set_threads(rec->net, threads);
+    if (rec->rereader) network_set_threads(rec->rereader->net, threads);
 }
 
 void crnn_recognizer_free(crnn_recognizer *r) {
     if (!r) return;
+    crnn_recognizer_free(r->rereader);
     network_free(r->net);
     decode_workspace_free(r->dw);
     free(r->input);
@@ -167,17 +182,23 @@ static int grow_array(void *p, int *cap, int n, size_t size) {
    96 % trimmed), and the model, trained on words, reads letters into long empty stretches
    ("Recent" on a line three times its length: "Recent s"). A single word crop is trimmed
    only when it is loose (is_loose). */
-static void trim_margins(line_span *ln, const image_line *found, const image_box *content,
-                         int H, const crnn_model *m) {
+/* The width ln gets at the model's height H: its aspect, times the recogniser's width_scale. */
+static int scaled_line_width(const crnn_recognizer *r, const line_span *ln, int H) {
+    int w = (int)lroundf((float)(ln->x1 - ln->x0) * r->width_scale);
+    return image_line_width(w > 1 ? w : 1, ln->y1 - ln->y0, H, r->model->min_width);
+}
+
+static void trim_margins(const crnn_recognizer *r, line_span *ln, const image_line *found,
+                         const image_box *content, int H) {
     int ink = found->ink_bottom - found->ink_top;
     if (ink < 1) return;
     int a = found->ink_top - ink / 4, b = found->ink_bottom + ink / 4;
-    int l = found->ink_left - ink / 2, r = found->ink_right + ink / 2;
+    int l = found->ink_left - ink / 2, x1 = found->ink_right + ink / 2;
     ln->y0 = a > ln->y0 ? a : ln->y0;
     ln->y1 = b < ln->y1 ? b : ln->y1;
     ln->x0 = l > content->left ? l : content->left;
-    ln->x1 = r < content->right ? r : content->right;
-    ln->width = image_line_width(ln->x1 - ln->x0, ln->y1 - ln->y0, H, m->min_width);
+    ln->x1 = x1 < content->right ? x1 : content->right;
+    ln->width = scaled_line_width(r, ln, H);
 }
 
 /* A word crop with much more blank around its ink than training crops have: the loose box
@@ -247,10 +268,10 @@ static crnn_status plan_lines(crnn_recognizer *r, const crnn_image *images, int 
             ln->y1 = found[j].bottom;
             ln->x0 = content.left;
             ln->x1 = content.right;
-            ln->width = image_line_width(ln->x1 - ln->x0, ln->y1 - ln->y0, H, m->min_width);
+            ln->width = scaled_line_width(r, ln, H);
             if (k > 1 || ln->width > CHUNK_WHOLE_COLUMNS || is_loose(&found[j]))
-                trim_margins(ln, &found[j], &content, H, m);
-            double natural = (double)(ln->x1 - ln->x0) * H / (ln->y1 - ln->y0);
+                trim_margins(r, ln, &found[j], &content, H);
+            double natural = (double)(ln->x1 - ln->x0) * r->width_scale * H / (ln->y1 - ln->y0);
             if (natural > CRNN_MAX_LINE_WIDTH + 0.5) is->squeezed = 1;
             ln->column = is->input_width;
             is->input_width += ln->width;
@@ -460,7 +481,8 @@ static crnn_status recognize_as_given(crnn_recognizer *r, const crnn_image *imag
                 return set_error(&r->err, CRNN_ERR_NOMEM, "out of memory converting image %d", i);
             im = (crnn_image){im.width, im.height, im.width * planes, converted, planes};
         }
-        const image_span *is = &r->images[i];
+        image_span *is = &r->images[i];
+        is->input = r->input + is->input_off;
         for (int j = 0; j < is->n_lines; j++) {
             const line_span *ln = &r->lines[is->first_line + j];
             crnn_image band = {ln->x1 - ln->x0, ln->y1 - ln->y0, im.stride,
@@ -468,7 +490,7 @@ static crnn_status recognize_as_given(crnn_recognizer *r, const crnn_image *imag
                                im.channels};
             image_to_input_strided(r->input + is->input_off + ln->column, total,
                                    is->input_width, r->scratch, &band, m->input_height,
-                                   ln->width, m->norm_mean, m->norm_std);
+                                   ln->width, r->width_scale, m->norm_mean, m->norm_std);
         }
         free(converted);
         joined |= is->n_lines > 1 || is->input_width > CHUNK_WHOLE_COLUMNS;
@@ -497,7 +519,10 @@ static crnn_status recognize_as_given(crnn_recognizer *r, const crnn_image *imag
         if (s != CRNN_OK && first == CRNN_OK) first = s;
     }
     double ms = (now_seconds() - t0) * 1000.0 / n;
-    for (int i = 0; i < n; i++) results[i].milliseconds = ms;
+    for (int i = 0; i < n; i++) {
+        results[i].milliseconds = ms;
+        results[i].stretch = r->width_scale;
+    }
     if (first == CRNN_OK) r->n_last = n;
     return first;
 }
@@ -571,23 +596,89 @@ static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *image
     return s;
 }
 
-crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, int n,
-                                 const crnn_params *params, crnn_result *results) {
-    crnn_params defaults = crnn_default_params();
-    if (!params) params = &defaults;
+/* The images as given, and the tall ones turned too (params->rotate). */
+static crnn_status read_batch(crnn_recognizer *r, const crnn_image *images, int n,
+                              const crnn_params *params, crnn_result *results) {
     int tall = 0;
     if (params->rotate == CRNN_ROTATE_AUTO && n >= 1 && n <= NET_MAX_BATCH)
         for (int i = 0; i < n; i++) tall += is_tall(&images[i]);
     if (!tall) return recognize_as_given(r, images, n, params, results);
     if (n + 2 * tall > NET_MAX_BATCH) { /* the turned copies need two passes */
         int half = n / 2;
-        crnn_status a = crnn_recognize_batch(r, images, half, params, results);
-        crnn_status b = crnn_recognize_batch(r, images + half, n - half, params, results + half);
+        crnn_status a = read_batch(r, images, half, params, results);
+        crnn_status b = read_batch(r, images + half, n - half, params, results + half);
         r->n_last = 0; /* the record is of half the images: none is kept */
         return a != CRNN_OK ? a : b;
     }
     r->n_last = 0;
     return recognize_turning(r, images, n, tall, params, results);
+}
+
+/* Worth a second look: one upright line, read less confidently than params->reread_below,
+   that still fits one network pass when read CRNN_REREAD_STRETCH times wider. */
+static int is_unsure(const crnn_recognizer *r, const crnn_image *im, const crnn_result *res,
+                     const crnn_params *params) {
+    const double wider = (double)im->width * r->model->input_height / im->height *
+                         CRNN_REREAD_STRETCH;
+    return res->confidence < params->reread_below && res->lines == 1 && res->rotation == 0 &&
+           !res->squeezed && wider <= CRNN_MAX_INPUT_WIDTH;
+}
+
+/* Reads the unsure images again, CRNN_REREAD_STRETCH times wider (the second recogniser's
+   width_scale), and keeps each image's more probable reading, with its record when the
+   batch's record is whole. The first readings are complete on their own: if the second
+   pass fails (out of memory), they stand. */
+static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
+                          const crnn_params *params, crnn_result *results) {
+    int m = 0;
+    for (int i = 0; i < n; i++) m += is_unsure(r, &images[i], &results[i], params);
+    if (!m) return;
+    const double t0 = now_seconds();
+    if (!r->rereader) {
+        crnn_error err;
+        if (!(r->rereader = crnn_recognizer_new(r->model, &err))) return;
+        recognizer_set_width_scale(r->rereader, CRNN_REREAD_STRETCH);
+        network_set_threads(r->rereader->net, r->threads);
+    }
+    crnn_image *unsure = malloc(sizeof *unsure * (size_t)m);
+    int *of = malloc(sizeof *of * (size_t)m);
+    crnn_result *again = calloc((size_t)m, sizeof *again);
+    if (unsure && of && again) {
+        for (int i = 0, j = 0; i < n; i++)
+            if (is_unsure(r, &images[i], &results[i], params)) {
+                unsure[j] = images[i];
+                of[j++] = i;
+            }
+        crnn_params wider = *params;
+        wider.rotate = CRNN_ROTATE_NONE;
+        wider.reread_below = 0;
+        if (recognize_as_given(r->rereader, unsure, m, &wider, again) == CRNN_OK) {
+            const int record = r->n_last == n;
+            for (int j = 0; j < m; j++) {
+                crnn_result *first = &results[of[j]];
+                if (!(again[j].log_prob > first->log_prob)) continue;
+                crnn_result_free(first);
+                *first = again[j];
+                memset(&again[j], 0, sizeof again[j]);
+                if (record) r->images[of[j]] = r->rereader->images[j];
+            }
+        }
+        for (int j = 0; j < m; j++) crnn_result_free(&again[j]);
+    }
+    free(unsure);
+    free(of);
+    free(again);
+    const double ms = (now_seconds() - t0) * 1000.0 / n;
+    for (int i = 0; i < n; i++) results[i].milliseconds += ms;
+}
+
+crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, int n,
+                                 const crnn_params *params, crnn_result *results) {
+    crnn_params defaults = crnn_default_params();
+    if (!params) params = &defaults;
+    crnn_status s = read_batch(r, images, n, params, results);
+    if (s == CRNN_OK && params->reread_below > 0) reread_unsure(r, images, n, params, results);
+    return s;
 }
 
 crnn_status crnn_recognize_image(crnn_recognizer *r, const crnn_image *image,
@@ -648,7 +739,7 @@ const float *crnn_recognizer_input(const crnn_recognizer *r, int index, int *wid
     if (index < 0 || index >= r->n_last) return NULL;
     if (width) *width = r->images[index].input_width;
     if (height) *height = r->model->input_height;
-    return r->input + r->images[index].input_off;
+    return r->images[index].input;
 }
 
 long crnn_model_class_codepoint(const crnn_model *m, int k) {
@@ -657,3 +748,5 @@ long crnn_model_class_codepoint(const crnn_model *m, int k) {
 }
 
 const crnn_model *recognizer_model(const crnn_recognizer *r) { return r->model; }
+
+void recognizer_set_width_scale(crnn_recognizer *r, float scale) { r->width_scale = scale; }
