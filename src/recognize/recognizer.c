@@ -63,8 +63,13 @@ struct crnn_recognizer {
     int n_last; /* images of the last recognition call, 0 if it failed */
     decode_workspace *dw;
     float width_scale;         /* lines are read this many times their natural width */
-    int threads;               /* crnn_recognizer_set_threads */
-    crnn_recognizer *rereader; /* reads unsure images again, wider; created on first use */
+    crnn_recognizer *rereader; /* reads unsure images again, wider, with this one's network
+                                  (its activations are most of the memory); created on first
+                                  use */
+    int owns_net;              /* 0 for a rereader */
+    float *kept;               /* the first readings' frames, saved from the network's
+                                  output before the rereader's pass overwrites it */
+    size_t kept_cap;
 };
 
 crnn_params crnn_default_params(void) {
@@ -110,21 +115,19 @@ crnn_recognizer *crnn_recognizer_new(const crnn_model *model, crnn_error *err) {
     }
     r->model = model;
     r->width_scale = 1.0f;
-    r->threads = 1;
+    r->owns_net = 1;
     return r;
 }
 
 void crnn_recognizer_set_threads(crnn_recognizer *rec, int threads) {
-    if (!rec) return;
-    rec->threads = threads;
-    network_set_threads(rec->net, threads);
-    if (rec->rereader) network_set_threads(rec->rereader->net, threads);
+    if (rec) network_set_threads(rec->net, threads); /* its rereader's too */
 }
 
 void crnn_recognizer_free(crnn_recognizer *r) {
     if (!r) return;
     crnn_recognizer_free(r->rereader);
-    network_free(r->net);
+    if (r->owns_net) network_free(r->net);
+    free(r->kept);
     decode_workspace_free(r->dw);
     free(r->input);
     free(r->scratch);
@@ -637,8 +640,23 @@ static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
     if (!r->rereader) {
         crnn_error err;
         if (!(r->rereader = crnn_recognizer_new(r->model, &err))) return;
+        network_free(r->rereader->net);
+        r->rereader->net = r->net;
+        r->rereader->owns_net = 0;
         recognizer_set_width_scale(r->rereader, CRNN_REREAD_STRETCH);
-        network_set_threads(r->rereader->net, r->threads);
+    }
+    /* The record's frames may be the network's output, which the second pass overwrites. */
+    const int record = r->n_last == n;
+    if (record) {
+        size_t total = 0;
+        for (int i = 0; i < n; i++) total += (size_t)r->images[i].frames * r->model->n_classes;
+        if (!grow_floats(&r->kept, &r->kept_cap, total)) return;
+        for (size_t i = 0, off = 0; i < (size_t)n; i++) {
+            size_t k = (size_t)r->images[i].frames * r->model->n_classes;
+            memcpy(r->kept + off, r->images[i].log_probs, sizeof(float) * k);
+            r->images[i].log_probs = r->kept + off;
+            off += k;
+        }
     }
     crnn_image *unsure = malloc(sizeof *unsure * (size_t)m);
     int *of = malloc(sizeof *of * (size_t)m);
@@ -653,7 +671,6 @@ static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
         wider.rotate = CRNN_ROTATE_NONE;
         wider.reread_below = 0;
         if (recognize_as_given(r->rereader, unsure, m, &wider, again) == CRNN_OK) {
-            const int record = r->n_last == n;
             for (int j = 0; j < m; j++) {
                 crnn_result *first = &results[of[j]];
                 if (!(again[j].log_prob > first->log_prob)) continue;
