@@ -617,14 +617,16 @@ static crnn_status read_batch(crnn_recognizer *r, const crnn_image *images, int 
     return recognize_turning(r, images, n, tall, params, results);
 }
 
-/* Worth a second look: one upright line, read less confidently than params->reread_below,
-   that still fits one network pass when read CRNN_REREAD_STRETCH times wider. */
+/* Worth a second look: one line, read less confidently than params->reread_below, that
+   still fits one network pass when read CRNN_REREAD_STRETCH times wider (as it was read:
+   turned, the image's height is the line's width). */
 static int is_unsure(const crnn_recognizer *r, const crnn_image *im, const crnn_result *res,
                      const crnn_params *params) {
-    const double wider = (double)im->width * r->model->input_height / im->height *
-                         CRNN_REREAD_STRETCH;
-    return res->confidence < params->reread_below && res->lines == 1 && res->rotation == 0 &&
-           !res->squeezed && wider <= CRNN_MAX_INPUT_WIDTH;
+    const int turned = res->rotation != 0;
+    const double w = turned ? im->height : im->width, h = turned ? im->width : im->height;
+    const double wider = w * r->model->input_height / h * CRNN_REREAD_STRETCH;
+    return res->confidence < params->reread_below && res->lines == 1 && !res->squeezed &&
+           wider <= CRNN_MAX_INPUT_WIDTH;
 }
 
 /* Reads the unsure images again, CRNN_REREAD_STRETCH times wider (the second recogniser's
@@ -658,15 +660,20 @@ static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
             off += k;
         }
     }
-    crnn_image *unsure = malloc(sizeof *unsure * (size_t)m);
+    crnn_image *unsure = calloc((size_t)m, sizeof *unsure);
+    uint8_t **turned = calloc((size_t)m, sizeof *turned); /* copies read turned, to free */
     int *of = malloc(sizeof *of * (size_t)m);
     crnn_result *again = calloc((size_t)m, sizeof *again);
-    if (unsure && of && again) {
-        for (int i = 0, j = 0; i < n; i++)
-            if (is_unsure(r, &images[i], &results[i], params)) {
-                unsure[j] = images[i];
-                of[j++] = i;
-            }
+    int ready = unsure && turned && of && again;
+    for (int i = 0, j = 0; ready && i < n; i++) {
+        if (!is_unsure(r, &images[i], &results[i], params)) continue;
+        unsure[j] = images[i];
+        if (results[i].rotation) /* read again as the kept reading was read: turned */
+            ready = (turned[j] = image_turn(&images[i], results[i].rotation == 90,
+                                            &unsure[j])) != NULL;
+        of[j++] = i;
+    }
+    if (ready) {
         crnn_params wider = *params;
         wider.rotate = CRNN_ROTATE_NONE;
         wider.reread_below = 0;
@@ -674,14 +681,18 @@ static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
             for (int j = 0; j < m; j++) {
                 crnn_result *first = &results[of[j]];
                 if (!(again[j].log_prob > first->log_prob)) continue;
+                const int rotation = first->rotation;
                 crnn_result_free(first);
                 *first = again[j];
+                first->rotation = rotation;
                 memset(&again[j], 0, sizeof again[j]);
                 if (record) r->images[of[j]] = r->rereader->images[j];
             }
         }
-        for (int j = 0; j < m; j++) crnn_result_free(&again[j]);
     }
+    for (int j = 0; again && j < m; j++) crnn_result_free(&again[j]);
+    for (int j = 0; turned && j < m; j++) free(turned[j]);
+    free(turned);
     free(unsure);
     free(of);
     free(again);
