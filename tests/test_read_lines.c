@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crnn.h"
+#include "recognize/recognizer.h"
 #include "render_text.h"
 #include "test.h"
 
@@ -167,7 +168,10 @@ static void read_loose(crnn_recognizer *rec, const render_font_t *font) {
     crnn_image im = {w, h, w, px, 1};
     params.split_lines = 0;
     CHECK(crnn_recognize_image(rec, &im, &params, &res) == CRNN_OK);
-    int given = input_width(rec);
+    int given = input_width(rec), rows = 0;
+    const float *in = crnn_recognizer_input(rec, 0, NULL, &rows);
+    float *crop_input = in ? malloc(sizeof(float) * (size_t)given * rows) : NULL;
+    if (crop_input) memcpy(crop_input, in, sizeof(float) * (size_t)given * rows);
     crnn_result_free(&res);
     const int W = w + 2 * h, H = h + 2 * (h / 3);
     uint8_t *canvas = malloc((size_t)W * H);
@@ -179,6 +183,11 @@ static void read_loose(crnn_recognizer *rec, const render_font_t *font) {
     CHECK_MSG(res.text && !strcmp(res.text, "quality"), "pasted crop read '%s'", res.text);
     CHECK_MSG(input_width(rec) == given, "pasted crop: input %d columns, the crop's %d",
               input_width(rec), given);
+    in = crnn_recognizer_input(rec, 0, NULL, NULL);
+    CHECK_MSG(in && crop_input && input_width(rec) == given &&
+                  !memcmp(in, crop_input, sizeof(float) * (size_t)given * rows),
+              "pasted crop: the network input is not the crop's");
+    free(crop_input);
     crnn_result_free(&res);
     free(canvas);
     free(px);
@@ -186,7 +195,8 @@ static void read_loose(crnn_recognizer *rec, const render_font_t *font) {
 
 /* A word squeezed to half its width (every other column) reads wrong at its own width; the
    second look reads it twice as wide and gets it right. */
-static void read_squeezed(crnn_recognizer *rec, const render_font_t *font) {
+static void read_squeezed(crnn_recognizer *rec, crnn_recognizer *wide,
+                          const render_font_t *font) {
     const char *words[] = {"quality", "illicit"};
     for (int k = 0; k < 2; k++) {
         int w, h;
@@ -210,6 +220,26 @@ static void read_squeezed(crnn_recognizer *rec, const render_font_t *font) {
                   (double)b.stretch);
         CHECK_MSG(abs(input_width(rec) - 2 * w_once) <= 1, "read %d columns wide, once %d",
                   input_width(rec), w_once);
+        /* the record is the wider reading's: the frames a recogniser reading twice as wide
+           gives */
+        int frames, frames_wide, C;
+        const float *lp = crnn_recognizer_log_probs(rec, 0, &frames, &C);
+        float *kept = lp ? malloc(sizeof(float) * (size_t)frames * C) : NULL;
+        if (kept) memcpy(kept, lp, sizeof(float) * (size_t)frames * C);
+        crnn_result c;
+        recognizer_set_width_scale(wide, CRNN_REREAD_STRETCH);
+        CHECK(crnn_recognize_image(wide, &im, &once, &c) == CRNN_OK);
+        const float *lw = crnn_recognizer_log_probs(wide, 0, &frames_wide, &C);
+        CHECK(kept && lw && frames == frames_wide &&
+              !memcmp(kept, lw, sizeof(float) * (size_t)frames * C));
+        free(kept);
+        crnn_result_free(&c);
+        /* above the threshold the first reading stands, though the wider one would win */
+        crnn_params sure = twice;
+        sure.reread_below = a.confidence;
+        CHECK(crnn_recognize_image(rec, &im, &sure, &c) == CRNN_OK);
+        CHECK(c.stretch == 1 && !strcmp(c.text, a.text) && c.log_prob == a.log_prob);
+        crnn_result_free(&c);
         crnn_result_free(&a);
         crnn_result_free(&b);
         free(px);
@@ -230,7 +260,9 @@ int main(void) {
     read_long_line(rec, font);
     read_stacked(rec, font);
     read_loose(rec, font);
-    read_squeezed(rec, font);
+    crnn_recognizer *wide = crnn_recognizer_new(model, &err);
+    read_squeezed(rec, wide, font);
+    crnn_recognizer_free(wide);
     crnn_recognizer_free(rec);
     render_font_free(font);
     crnn_model_free(model);

@@ -450,7 +450,10 @@ static crnn_status recognize_as_given(crnn_recognizer *r, const crnn_image *imag
     if (n < 1 || n > NET_MAX_BATCH)
         return set_error(&r->err, CRNN_ERR_ARG, "batch of %d images outside 1..%d", n,
                          NET_MAX_BATCH);
-    for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
+    for (int i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].stretch = r->width_scale;
+    }
     for (int i = 0; i < n; i++) {
         const crnn_image *im = &images[i];
         if (im->channels != 0 && im->channels != 1 && im->channels != 3)
@@ -617,16 +620,17 @@ static crnn_status read_batch(crnn_recognizer *r, const crnn_image *images, int 
     return recognize_turning(r, images, n, tall, params, results);
 }
 
-/* Worth a second look: one line, read less confidently than params->reread_below, that
-   still fits one network pass when read CRNN_REREAD_STRETCH times wider (as it was read:
-   turned, the image's height is the line's width). */
+/* Worth a second look: one line, read less confidently than params->reread_below, that is
+   still read whole when CRNN_REREAD_STRETCH times wider (as it was read: turned, the image's
+   height is the line's width), so that both readings see the same crop: a wider line would
+   be trimmed to its ink and read in chunks. */
 static int is_unsure(const crnn_recognizer *r, const crnn_image *im, const crnn_result *res,
                      const crnn_params *params) {
     const int turned = res->rotation != 0;
     const double w = turned ? im->height : im->width, h = turned ? im->width : im->height;
     const double wider = w * r->model->input_height / h * CRNN_REREAD_STRETCH;
     return res->confidence < params->reread_below && res->lines == 1 && !res->squeezed &&
-           wider <= CRNN_MAX_INPUT_WIDTH;
+           wider <= CHUNK_WHOLE_COLUMNS;
 }
 
 /* Reads the unsure images again, CRNN_REREAD_STRETCH times wider (the second recogniser's
@@ -680,11 +684,15 @@ static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
         if (recognize_as_given(r->rereader, unsure, m, &wider, again) == CRNN_OK) {
             for (int j = 0; j < m; j++) {
                 crnn_result *first = &results[of[j]];
+                /* By log p(text | image) alone: unlike a turned reading, an empty one may
+                   win (a blank crop whose narrow reading found a letter in noise). */
                 if (!(again[j].log_prob > first->log_prob)) continue;
                 const int rotation = first->rotation;
+                const double ms = first->milliseconds; /* the batch's, as every image's */
                 crnn_result_free(first);
                 *first = again[j];
                 first->rotation = rotation;
+                first->milliseconds = ms;
                 memset(&again[j], 0, sizeof again[j]);
                 if (record) r->images[of[j]] = r->rereader->images[j];
             }
