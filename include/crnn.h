@@ -157,7 +157,8 @@ crnn_status crnn_image_decode_memory_channels(const void *data, size_t size, con
      clear space between them, and leaves an image as one line when in doubt. Descenders,
      underlines and accents stay with their line. A single line whose blank rows above
      and below its ink add up to more than half the ink's height (a loose crop) is read
-     from its ink and a margin, like each of several lines.
+     from its ink and a margin, like each of several lines. A crop pasted on a flat
+     one-colour canvas is read without the canvas, whose edge would read as a letter.
    - crnn_recognizer_input and crnn_recognizer_log_probs give such an image's lines side by
      side: the lines' inputs and their frames one after another. */
 
