@@ -32,6 +32,7 @@ KIND_NAMES = {CONV2D: "conv2d", MAXPOOL: "maxpool", LSTM: "lstm", GRU: "gru", LI
 # conv2d flags (p[7]).
 FLAG_BN = 1
 FLAG_RELU = 2
+FLAG_DEPTHWISE = 4  # each channel its own kernel: out = in, weight [out, 1, kh, kw]
 BN_EPS = 1e-5
 
 # convrnn flags (p[7]).
@@ -72,8 +73,10 @@ class Layer:
         return KIND_NAMES[self.kind]
 
 
-def conv2d(out_channels, kh, kw, stride_h=1, stride_w=1, pad_h=0, pad_w=0, bn=False, relu=True):
-    flags = (FLAG_BN if bn else 0) | (FLAG_RELU if relu else 0)
+def conv2d(out_channels, kh, kw, stride_h=1, stride_w=1, pad_h=0, pad_w=0, bn=False, relu=True,
+           depthwise=False):
+    """depthwise: PyTorch's Conv2d with groups = in_channels = out_channels."""
+    flags = (FLAG_BN if bn else 0) | (FLAG_RELU if relu else 0) | (FLAG_DEPTHWISE if depthwise else 0)
     return Layer(CONV2D, (out_channels, kh, kw, stride_h, stride_w, pad_h, pad_w, flags))
 
 
@@ -130,7 +133,7 @@ def _check_layer_params(i, layer):
         out, kh, kw, sh, sw, ph, pw, flags = p
         if out < 1 or kh < 1 or kw < 1 or sh < 1 or sw < 1 or ph < 0 or pw < 0:
             raise FormatError(f"{where}: sizes must be positive, padding non-negative")
-        if flags & ~(FLAG_BN | FLAG_RELU):
+        if flags & ~(FLAG_BN | FLAG_RELU | FLAG_DEPTHWISE):
             raise FormatError(f"{where}: unknown flag bits {flags:#x}")
     elif layer.kind == MAXPOOL:
         kh, kw, sh, sw, ph, pw = p[:6]
@@ -177,7 +180,9 @@ def expected_tensors(model):
                 raise FormatError(f"layer {i}: {layer.name} after a sequence layer")
             if layer.kind == CONV2D:
                 out, kh, kw, sh, sw, ph, pw, flags = p
-                shapes[f"{L}.weight"] = (out, channels, kh, kw)
+                if flags & FLAG_DEPTHWISE and out != channels:
+                    raise FormatError(f"layer {i}: a depthwise conv2d needs out = in channels")
+                shapes[f"{L}.weight"] = (out, 1 if flags & FLAG_DEPTHWISE else channels, kh, kw)
                 shapes[f"{L}.bias"] = (out,)
                 if flags & FLAG_BN:
                     for t in ("bn_weight", "bn_bias", "bn_mean", "bn_var"):

@@ -194,6 +194,126 @@ static void test_conv_backward(void) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* depthwise conv2d: the reference is ref_conv with every output channel seeing only its own
+   input channel (weights zero elsewhere), so the two share one definition of a window.      */
+
+static void ref_depthwise(double *out, const double *inp, const double *wt, const double *bias,
+                          int C, window2d k, const geo *gi, const geo *go) {
+    size_t kk = (size_t)k.kh * k.kw;
+    double *full = calloc((size_t)C * C * kk, sizeof(double));
+    for (int c = 0; c < C; c++)
+        memcpy(full + ((size_t)c * C + c) * kk, wt + (size_t)c * kk, kk * sizeof(double));
+    ref_conv(out, inp, full, bias, C, C, k, gi, go);
+    free(full);
+}
+
+static const conv_cfg dw_cfgs[] = { /* cin = cout = channels */
+    {3, 3, {3, 3, 1, 1, 1, 1}}, /* MobileNet's 3×3 */
+    {2, 2, {3, 3, 2, 2, 1, 1}}, /* stride 2: the strided-row path */
+    {4, 4, {3, 3, 2, 1, 1, 1}}, /* stride (2, 1), as the CRNN pools */
+    {2, 2, {3, 5, 1, 1, 0, 2}}, /* no vertical padding, wide kernel */
+    {3, 3, {2, 3, 1, 2, 1, 0}}, /* even kernel with padding, stride (1, 2), no horizontal pad */
+    {1, 1, {1, 1, 1, 1, 0, 0}}, /* 1×1: a per-channel scale */
+};
+#define N_DW_CFGS (int)(sizeof dw_cfgs / sizeof dw_cfgs[0])
+
+static void test_depthwise_forward(void) {
+    for (int ci = 0; ci < N_DW_CFGS; ci++) {
+        const conv_cfg *cf = &dw_cfgs[ci];
+        window2d k = cf->k;
+        int C = cf->cin, B = test_randint(2, 5), w[MAXB];
+        int hmin = k.kh - 2 * k.ph > 1 ? k.kh - 2 * k.ph : 1;
+        int wmin = k.kw - 2 * k.pw > 1 ? k.kw - 2 * k.pw : 1;
+        rand_widths(w, B, wmin, 13);
+        w[test_randint(0, B - 1)] = wmin;
+        geo gi, go;
+        geo_init(&gi, B, test_randint(hmin, 9), w);
+        geo_out(&go, &gi, k);
+        size_t kk = (size_t)k.kh * k.kw, nout = (size_t)C * go.total;
+        float *inp = frand((size_t)C * gi.total, -1, 1), *wt = frand(kk * C, -1, 1);
+        float *bias = frand(C, -1, 1), *out = galloc(nout);
+        map_geom mgi = mg(&gi), mgo = mg(&go);
+        depthwise2d_forward(out, inp, wt, bias, C, k, &mgi, &mgo);
+        double *di = to_d(inp, (size_t)C * gi.total), *dw = to_d(wt, kk * C);
+        double *db = to_d(bias, C), *ref = dalloc(nout);
+        ref_depthwise(ref, di, dw, db, C, k, &gi, &go);
+        double d = max_diff_fd(out, ref, nout);
+        CHECK_MSG(d <= FWD_TOL, "depthwise cfg %d (B=%d h=%d): max |diff| %g", ci, B, gi.h, d);
+        CHECK_MSG(guard_ok(out, nout), "depthwise cfg %d: wrote past out", ci);
+        for (int b = 0; b < B; b++) { /* an image alone gives its columns of the batch */
+            geo ai, ao;
+            geo_init(&ai, 1, gi.h, &w[b]);
+            geo_out(&ao, &ai, k);
+            map_geom mai = mg(&ai), mao = mg(&ao);
+            float *in1 = extract(inp, C, &gi, b), *o1 = galloc((size_t)C * ao.total);
+            depthwise2d_forward(o1, in1, wt, bias, C, k, &mai, &mao);
+            float *ob = extract(out, C, &go, b);
+            double dd = max_diff_ff(o1, ob, (size_t)C * ao.total);
+            CHECK_MSG(dd == 0, "depthwise cfg %d: image %d alone differs by %g", ci, b, dd);
+            free(in1), free(o1), free(ob);
+        }
+        free(inp), free(wt), free(bias), free(out), free(di), free(dw), free(db), free(ref);
+    }
+}
+
+typedef struct {
+    const conv_cfg *cf;
+    const geo *gi, *go;
+    double *inp, *wt, *bias, *R, *out;
+} dw_ctx;
+
+static double dw_loss(void *p) {
+    dw_ctx *c = p;
+    ref_depthwise(c->out, c->inp, c->wt, c->bias, c->cf->cin, c->cf->k, c->gi, c->go);
+    return dot(c->out, c->R, (size_t)c->cf->cin * c->go->total);
+}
+
+static void test_depthwise_backward(void) {
+    for (int ci = 0; ci < N_DW_CFGS; ci++) {
+        const conv_cfg *cf = &dw_cfgs[ci];
+        window2d k = cf->k;
+        int C = cf->cin;
+        int wmin = k.kw - 2 * k.pw > 1 ? k.kw - 2 * k.pw : 1;
+        int hmin = k.kh - 2 * k.ph > 1 ? k.kh - 2 * k.ph : 1;
+        int w[2] = {wmin + 4, wmin + 1};
+        geo gi, go;
+        geo_init(&gi, 2, hmin + 2, w);
+        geo_out(&go, &gi, k);
+        size_t kk = (size_t)k.kh * k.kw, nin = (size_t)C * gi.total, nw = kk * C;
+        size_t nout = (size_t)C * go.total;
+        float *inp = frand(nin, -1, 1), *wt = frand(nw, -1, 1), *bias = frand(C, -1, 1);
+        float *R = frand(nout, -1, 1), *dinp = galloc(nin), *dw = galloc(nw), *db = galloc(C);
+        dw_ctx c = {cf, &gi, &go, to_d(inp, nin), to_d(wt, nw), to_d(bias, C), to_d(R, nout),
+                    dalloc(nout)};
+        gparam ps[3];
+        gp_set(&ps[0], "inp", c.inp, nin, dinp);
+        gp_set(&ps[1], "weight", c.wt, nw, dw);
+        gp_set(&ps[2], "bias", c.bias, C, db);
+        gp_numeric(ps, 3, dw_loss, &c);
+        map_geom mgi = mg(&gi), mgo = mg(&go);
+        char what[64];
+        snprintf(what, sizeof what, "depthwise cfg %d", ci);
+        for (int call = 1; call <= 2; call++) {
+            depthwise2d_backward(dinp, dw, db, R, inp, wt, C, k, &mgi, &mgo);
+            gp_check(ps, 3, call, what);
+        }
+        CHECK_MSG(guard_ok(dinp, nin) && guard_ok(dw, nw) && guard_ok(db, C),
+                  "%s: backward wrote past a buffer", what);
+        float *dw2 = galloc(nw), *db2 = galloc(C); /* dinp NULL: the same parameter gradients */
+        memset(dw2, 0, nw * sizeof(float));
+        memset(db2, 0, C * sizeof(float));
+        depthwise2d_backward(NULL, dw2, db2, R, inp, wt, C, k, &mgi, &mgo);
+        double e = 0;
+        for (size_t i = 0; i < nw; i++) e = fmax(e, fabs(dw2[i] - ps[1].num[i]));
+        for (int i = 0; i < C; i++) e = fmax(e, fabs(db2[i] - ps[2].num[i]));
+        CHECK_MSG(e <= GRAD_ATOL * 10, "%s: backward with dinp NULL: max err %g", what, e);
+        gp_free(ps, 3);
+        free(inp), free(wt), free(bias), free(R), free(dinp), free(dw), free(db), free(dw2);
+        free(db2), free(c.inp), free(c.wt), free(c.bias), free(c.R), free(c.out);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* batchnorm                                                                                */
 
 static void ref_bn(double *out, double *mean, double *var, const double *inp, const double *gamma,
@@ -1005,6 +1125,8 @@ static void test_fastmath(void) {
 int main(void) {
     RUN(test_conv_forward);
     RUN(test_conv_backward);
+    RUN(test_depthwise_forward);
+    RUN(test_depthwise_backward);
     RUN(test_bn_forward);
     RUN(test_bn_backward);
     RUN(test_relu);

@@ -12,9 +12,10 @@
        in reverse order gives the same).
    (d) Inference with running statistics set to a batch's own statistics reproduces the
        training forward on that batch.
-   Two architectures: conv+BN+ReLU, pools (2×2 and the CRNN (2,1)-stride pool), bi-LSTM then
+   Three architectures: conv+BN+ReLU, pools (2×2 and the CRNN (2,1)-stride pool), bi-LSTM then
    bi-GRU (height 8); strided conv, 2×1 pool, pointwise conv+BN, bi-GRU then a one-directional
-   LSTM (height 16). */
+   LSTM (height 16); depthwise-separable blocks (depthwise 3×3 + BN + ReLU, then pointwise),
+   one depthwise conv strided (2, 1) and without ReLU, a bi-LSTM (height 8). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,16 @@ static crnn_model *build(int variant) {
         L(4, LAYER_LSTM, 3, 1);
         L(5, LAYER_GRU, 3, 1);
         L(6, LAYER_LINEAR, NCLASS);
+    } else if (variant == 2) {
+        s.input_height = 8;
+        L(0, LAYER_CONV, 3, 3, 3, 1, 1, 1, 1, CONV_FLAG_BN | CONV_FLAG_RELU);
+        L(1, LAYER_CONV, 3, 3, 3, 1, 1, 1, 1,
+          CONV_FLAG_BN | CONV_FLAG_RELU | CONV_FLAG_DEPTHWISE);
+        L(2, LAYER_CONV, 4, 1, 1, 1, 1, 0, 0, CONV_FLAG_BN | CONV_FLAG_RELU);
+        L(3, LAYER_MAXPOOL, 2, 2, 2, 2, 0, 0);                  /* h 8 → 4 */
+        L(4, LAYER_CONV, 4, 3, 3, 2, 1, 1, 1, CONV_FLAG_BN | CONV_FLAG_DEPTHWISE); /* h → 2 */
+        L(5, LAYER_LSTM, 3, 1);
+        L(6, LAYER_LINEAR, NCLASS);
     } else {
         s.input_height = 16;
         L(0, LAYER_CONV, 3, 3, 3, 2, 2, 1, 1, CONV_FLAG_RELU); /* h 16 → 8 */
@@ -100,7 +111,8 @@ static void tiny_channel(crnn_model *m) {
     for (int l = 0; l < m->first_seq_layer; l++) {
         model_layer *ly = &m->layers[l];
         if (ly->kind != LAYER_CONV || !(CONV_FLAGS(ly) & CONV_FLAG_BN)) continue;
-        size_t K = (size_t)ly->in_c * CONV_KH(ly) * CONV_KW(ly);
+        int in = CONV_FLAGS(ly) & CONV_FLAG_DEPTHWISE ? 1 : ly->in_c;
+        size_t K = (size_t)in * CONV_KH(ly) * CONV_KW(ly);
         float *weight = model_layer_tensor(m, m->params, l, "weight");
         for (size_t k = 0; k < K; k++) weight[k] *= 0.004f;
         model_layer_tensor(m, m->params, l, "bias")[0] *= 0.004f;
@@ -158,7 +170,7 @@ static double batch_loss(network *net, crnn_model *m, const batch *bt, float **d
 /* (a) */
 static void check_gradients(int variant) {
     crnn_model *m = build(variant);
-    static const int widths[2][B] = {{13, 7, 10}, {11, 17, 8}};
+    static const int widths[3][B] = {{13, 7, 10}, {11, 17, 8}, {12, 6, 9}};
     batch bt;
     make_batch(&bt, m, widths[variant]);
     network *net = network_new();
@@ -281,6 +293,7 @@ static void check_gradients(int variant) {
 
 static void test_gradients_lstm_gru(void) { check_gradients(0); }
 static void test_gradients_gru_lstm(void) { check_gradients(1); }
+static void test_gradients_depthwise(void) { check_gradients(2); }
 
 /* Runs an inference forward; returns a malloc'ed copy of the log-probs (B', T, C). */
 static float *infer(network *net, crnn_model *m, const float *input, const int *w, int nb, int *T,
@@ -303,7 +316,7 @@ static void check_inference(int variant) {
     crnn_error err;
     crnn_model *folded = model_clone(m, &err);
     model_fold_batchnorm(folded);
-    static const int widths[2][B] = {{6, 17, 11}, {31, 12, 20}};
+    static const int widths[3][B] = {{6, 17, 11}, {31, 12, 20}, {7, 19, 10}};
     batch bt;
     make_batch(&bt, m, widths[variant]);
     network *net = network_new();
@@ -407,7 +420,7 @@ static void check_inference(int variant) {
 static void check_running_stats(int variant) {
     crnn_model *m = build(variant);
     tiny_channel(m);
-    static const int widths[2][B] = {{9, 14, 5}, {18, 11, 25}};
+    static const int widths[3][B] = {{9, 14, 5}, {18, 11, 25}, {10, 15, 6}};
     batch bt;
     make_batch(&bt, m, widths[variant]);
     network *net = network_new();
@@ -450,9 +463,11 @@ static void check_running_stats(int variant) {
 
 static void test_running_stats_lstm_gru(void) { check_running_stats(0); }
 static void test_running_stats_gru_lstm(void) { check_running_stats(1); }
+static void test_running_stats_depthwise(void) { check_running_stats(2); }
 
 static void test_inference_lstm_gru(void) { check_inference(0); }
 static void test_inference_gru_lstm(void) { check_inference(1); }
+static void test_inference_depthwise(void) { check_inference(2); }
 
 /* BLAS takes sizes as int. A batch at the limits (4096 images 4096 columns wide at height
    256) is 2^32 columns of one map: refused before anything is allocated or read, rather than
@@ -533,9 +548,12 @@ int main(void) {
     RUN(test_model_read_only);
     RUN(test_gradients_lstm_gru);
     RUN(test_gradients_gru_lstm);
+    RUN(test_gradients_depthwise);
     RUN(test_inference_lstm_gru);
     RUN(test_inference_gru_lstm);
+    RUN(test_inference_depthwise);
     RUN(test_running_stats_lstm_gru);
     RUN(test_running_stats_gru_lstm);
+    RUN(test_running_stats_depthwise);
     TEST_EXIT();
 }

@@ -106,7 +106,41 @@ static void test_arch(void) {
     CHECK(arch_parse("c64 x9", &spec, &err) == CRNN_ERR_ARG && strstr(err.message, "x9"));
     CHECK(arch_parse("", &spec, &err) == CRNN_ERR_ARG);
     CHECK(arch_parse("paper", &spec, &err) == CRNN_OK && spec.n_layers == 14);
+
+    /* Depthwise: "dw" takes its channels from the layer before, 3×3 "same" with BN + ReLU
+       unless told otherwise; its weights are [C, 1, kh, kw]; a file that asks for other
+       than C channels out is refused. */
     uint32_t cs[100];
+    CHECK(charset_build("alnum", cs, 99, &err) == 37);
+    spec.charset = cs;
+    spec.input_height = 16;
+    spec.input_channels = 1;
+    spec.norm_std = 0.5f;
+    CHECK(arch_parse("c8 dw c12k1 m2 dwk3x5s2x1n bilstm8", &spec, &err) == CRNN_OK);
+    CHECK(spec.layers[1].kind == LAYER_CONV && spec.layers[1].p[0] == 0 &&
+          spec.layers[1].p[1] == 3 && spec.layers[1].p[5] == 1 &&
+          spec.layers[1].p[7] == (CONV_FLAG_BN | CONV_FLAG_RELU | CONV_FLAG_DEPTHWISE));
+    CHECK(spec.layers[4].p[2] == 5 && spec.layers[4].p[3] == 2 && spec.layers[4].p[4] == 1 &&
+          spec.layers[4].p[6] == 2 && spec.layers[4].p[7] == (CONV_FLAG_RELU | CONV_FLAG_DEPTHWISE));
+    crnn_model *m = model_build(&spec, "arch", &err);
+    CHECK_MSG(m != NULL, "%s", err.message);
+    if (m) {
+        CHECK(m->layers[1].out_c == 8 && m->layers[1].p[0] == 8 && m->layers[4].out_c == 12);
+        CHECK(m->layers[4].out_h == 4); /* 16 → pool 8 → stride 2: 4 */
+        const model_tensor *w1 = NULL;
+        for (int t = 0; t < m->n_tensors; t++)
+            if (!strcmp(m->tensors[t].name, "layer1.weight")) w1 = &m->tensors[t];
+        CHECK(w1 && w1->ndim == 4 && w1->dims[0] == 8 && w1->dims[1] == 1 && w1->dims[2] == 3 &&
+              w1->dims[3] == 3);
+        crnn_model_free(m);
+    }
+    spec.layers[1].p[0] = 6;
+    CHECK(model_build(&spec, "arch", &err) == NULL && strstr(err.message, "depthwise") &&
+          strstr(err.message, "6 channels out of 8"));
+    CHECK(arch_parse("c8 dw5", &spec, &err) == CRNN_ERR_ARG && strstr(err.message, "dw5") &&
+          strstr(err.message, "dw[k..]"));
+    memset(&spec, 0, sizeof spec);
+    spec.n_classes = 37;
     CHECK(charset_build("alnum", cs, 99, &err) == 37 && cs[0] == 0 && cs[1] == '0');
     CHECK(charset_build("ascii", cs, 99, &err) == 96);
     CHECK(charset_build("greek", cs, 99, &err) < 0);

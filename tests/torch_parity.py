@@ -97,7 +97,8 @@ class TorchCRNN(nn.Module):
             p = layer.params
             if layer.kind == cf.CONV2D:
                 out, kh, kw, sh, sw, ph, pw, flags = p
-                parts = [nn.Conv2d(channels, out, (kh, kw), (sh, sw), (ph, pw))]
+                groups = channels if flags & cf.FLAG_DEPTHWISE else 1
+                parts = [nn.Conv2d(channels, out, (kh, kw), (sh, sw), (ph, pw), groups=groups)]
                 if flags & cf.FLAG_BN:
                     parts.append(nn.BatchNorm2d(out, eps=cf.BN_EPS))
                 if flags & cf.FLAG_RELU:
@@ -335,6 +336,27 @@ MODELS = [
                  cf.convrnn(7, 3, 3, 1, 1, 0, 1, lstm=True, bidirectional=False, mean=True),
                  cf.gru(6, bidirectional=True),
                  cf.linear(9),
+             ], tensors={})),
+    # (f) Depthwise-separable blocks as MobileNet and PP-LCNet build them: a depthwise 3x3 with
+    # BN and ReLU, then a pointwise 1x1; one depthwise conv strided (2, 1) and without ReLU,
+    # one without BN with a wide kernel, and the CRNN pools between them.
+    dict(name="f_depthwise", seed=6, half=False, widths=[7, 29, 64, 101],
+         model=cf.Model(
+             input_height=16, norm_mean=0.5, norm_std=0.5,
+             charset=charset("0123456789"),
+             metadata="torch_parity f_depthwise",
+             layers=[
+                 cf.conv2d(6, 3, 3, 1, 1, 1, 1, bn=True),
+                 cf.conv2d(6, 3, 3, 1, 1, 1, 1, bn=True, depthwise=True),
+                 cf.conv2d(10, 1, 1, 1, 1, 0, 0, bn=True),
+                 cf.maxpool(2, 2, 2, 2),
+                 cf.conv2d(10, 3, 3, 2, 1, 1, 1, bn=True, relu=False, depthwise=True),
+                 cf.conv2d(12, 1, 1, 1, 1, 0, 0, bn=True),
+                 cf.maxpool(2, 2, 2, 1, 0, 1),
+                 cf.conv2d(12, 1, 5, 1, 1, 0, 2, bn=False, depthwise=True),
+                 cf.conv2d(14, 2, 1, 1, 1, 0, 0, bn=True),
+                 cf.lstm(10, bidirectional=True),
+                 cf.linear(11),
              ], tensors={})),
 ]
 

@@ -62,6 +62,8 @@ static void usage(FILE *f) {
         "                        paper. Tokens:\n"
         "                          c<out>[k<kh>x<kw>][s<sh>x<sw>][p<ph>x<pw>][n]  convolution\n"
         "                            (3x3, same padding, batch-norm + ReLU; n: no batch-norm)\n"
+        "                          dw[k..][s..][p..][n]   the same, depthwise (each channel its\n"
+        "                            own kernel; 'dw c<out>k1' is a depthwise-separable block)\n"
         "                          m<kh>x<kw>[s..][p..]   max-pool (stride = kernel)\n"
         "                          [bi]lstm<H>, [bi]gru<H>  recurrent layer\n"
         "                          [bi]cgru<H>|[bi]clstm<H>[k..][s..][p..][a]  Convolutional RNN:\n"

@@ -14,16 +14,31 @@ static window2d window(const model_layer *l) {
 }
 
 static int has_bn(const model_layer *l) { return (CONV_FLAGS(l) & CONV_FLAG_BN) != 0; }
+static int is_depthwise(const model_layer *l) {
+    return (CONV_FLAGS(l) & CONV_FLAG_DEPTHWISE) != 0;
+}
+/* Weights that feed one output channel: the whole window of every input channel, or of its
+   own channel only when depthwise. */
+static size_t weights_per_out(const model_layer *l) {
+    return (size_t)(is_depthwise(l) ? 1 : l->in_c) * CONV_KH(l) * CONV_KW(l);
+}
 
 /* c<out>[k<kh>[x<kw>]][s<sh>[x<sw>]][p<ph>[x<pw>]][n]: 3×3, stride 1, "same" padding and
-   batch-norm + ReLU unless said otherwise; n drops batch-norm. */
+   batch-norm + ReLU unless said otherwise; n drops batch-norm. dw[k..][s..][p..][n]: the same
+   for a depthwise convolution, as many channels out as in (p[0] stays 0 until shape() knows
+   them). */
 static int parse(const char *s, int p[8]) {
-    if (s[0] != 'c' || s[1] < '0' || s[1] > '9') return 0;
-    s++;
-    p[0] = (int)strtol(s, (char **)&s, 10);
+    int depthwise = s[0] == 'd' && s[1] == 'w';
+    if (depthwise) {
+        s += 2;
+    } else {
+        if (s[0] != 'c' || s[1] < '0' || s[1] > '9') return 0;
+        s++;
+        p[0] = (int)strtol(s, (char **)&s, 10);
+    }
     p[1] = p[2] = 3;
     p[3] = p[4] = 1;
-    p[7] = CONV_FLAG_BN | CONV_FLAG_RELU;
+    p[7] = CONV_FLAG_BN | CONV_FLAG_RELU | (depthwise ? CONV_FLAG_DEPTHWISE : 0);
     int pad_given = 0, ok = 1;
     while (*s && ok) {
         char key = *s++;
@@ -41,11 +56,17 @@ static int parse(const char *s, int p[8]) {
 }
 
 static const char *shape(model_layer *l, char *why, size_t n) {
+    if (is_depthwise(l) && CONV_OUT(l) == 0) CONV_OUT(l) = l->in_c; /* from "dw" */
+    if (is_depthwise(l) && CONV_OUT(l) != l->in_c) {
+        snprintf(why, n, "depthwise convolution with %d channels out of %d in (must be equal)",
+                 CONV_OUT(l), l->in_c);
+        return why;
+    }
     if (CONV_OUT(l) < 1 || CONV_OUT(l) > MODEL_MAX_CHANNELS || CONV_KH(l) < 1 ||
         CONV_KH(l) > MODEL_MAX_KERNEL || CONV_KW(l) < 1 || CONV_KW(l) > MODEL_MAX_KERNEL ||
         CONV_SH(l) < 1 || CONV_SH(l) > 8 || CONV_SW(l) < 1 || CONV_SW(l) > 8 || CONV_PH(l) < 0 ||
         CONV_PH(l) >= CONV_KH(l) || CONV_PW(l) < 0 || CONV_PW(l) >= CONV_KW(l) ||
-        (CONV_FLAGS(l) & ~3)) {
+        (CONV_FLAGS(l) & ~7)) {
         snprintf(why, n, "bad hyper-parameters out=%d k=%dx%d stride=%dx%d pad=%dx%d flags=%d",
                  CONV_OUT(l), CONV_KH(l), CONV_KW(l), CONV_SH(l), CONV_SW(l), CONV_PH(l),
                  CONV_PW(l), CONV_FLAGS(l));
@@ -61,7 +82,8 @@ static int out_width(const model_layer *l, int w) {
 }
 
 static void tensors(const model_layer *l, tensor_list *tl) {
-    tensor_declare(tl, "weight", 4, l->out_c, l->in_c, CONV_KH(l), CONV_KW(l));
+    tensor_declare(tl, "weight", 4, l->out_c, is_depthwise(l) ? 1 : l->in_c, CONV_KH(l),
+                   CONV_KW(l));
     tensor_declare(tl, "bias", 1, l->out_c, 0, 0, 0);
     if (has_bn(l)) {
         tensor_declare(tl, "bn_weight", 1, l->out_c, 0, 0, 0);
@@ -74,7 +96,7 @@ static void tensors(const model_layer *l, tensor_list *tl) {
 /* He-uniform weights (the signal keeps its scale through ReLUs), zero bias, batch-norm the
    identity with unit running variance. */
 static void init(const model_layer *l, float *const *t, rng_t *r) {
-    size_t fan_in = (size_t)l->in_c * CONV_KH(l) * CONV_KW(l);
+    size_t fan_in = weights_per_out(l);
     float bound = sqrtf(6.0f / (float)fan_in);
     for (size_t k = 0; k < fan_in * (size_t)l->out_c; k++)
         t[CONV_WEIGHT][k] = rng_range(r, -bound, bound);
@@ -99,7 +121,7 @@ static void bn_affine(const float *const *t, int o, float *scale, float *shift) 
    weights (a huge gamma over a tiny variance): either would turn every output into NaN. */
 static int check(const model_layer *l, const float *const *t, char *why, size_t n) {
     if (!has_bn(l)) return -1;
-    size_t per_out = (size_t)l->in_c * CONV_KH(l) * CONV_KW(l);
+    size_t per_out = weights_per_out(l);
     for (int o = 0; o < l->out_c; o++) {
         if (t[CONV_BN_VAR][o] < 0) {
             snprintf(why, n, "channel %d is negative (%g), not a variance", o,
@@ -124,7 +146,7 @@ static int check(const model_layer *l, const float *const *t, char *why, size_t 
 /* w' = w·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β */
 static void fold(const model_layer *l, float *const *t) {
     if (!has_bn(l)) return;
-    size_t per_out = (size_t)l->in_c * CONV_KH(l) * CONV_KW(l);
+    size_t per_out = weights_per_out(l);
     for (int o = 0; o < l->out_c; o++) {
         float scale = t[CONV_BN_WEIGHT][o] / sqrtf(t[CONV_BN_VAR][o] + BN_EPS);
         for (size_t k = 0; k < per_out; k++) t[CONV_WEIGHT][o * per_out + k] *= scale;
@@ -138,12 +160,13 @@ static void describe(const model_layer *l, char *out, size_t n) {
 }
 
 static double macs(const model_layer *l) {
-    return (double)l->out_h * l->out_c * l->in_c * CONV_KH(l) * CONV_KW(l);
+    return (double)l->out_h * l->out_c * (double)weights_per_out(l);
 }
 
 /* Unfolding scratch: the largest single image, and up to 8 M floats (32 MB) so that several
-   images share one product. */
+   images share one product. A depthwise convolution unfolds nothing. */
 static size_t cols_floats(const model_layer *l, const act_shape *out) {
+    if (is_depthwise(l)) return 0;
     size_t K = (size_t)l->in_c * CONV_KH(l) * CONV_KW(l), widest = 0;
     for (int b = 0; b < out->g.n; b++)
         if ((size_t)out->g.w[b] > widest) widest = (size_t)out->g.w[b];
@@ -179,22 +202,49 @@ static void relu_part(void *arg, int part, int parts) {
     relu_forward(j->p + a, j->p + a, e - a);
 }
 
+/* One part of a depthwise convolution's team job: a range of channels. */
+typedef struct {
+    const layer_call *c;
+    float *out;
+} depthwise_job;
+
+static void depthwise_part(void *arg, int part, int parts) {
+    const depthwise_job *j = arg;
+    const layer_call *c = j->c;
+    const int C = c->l->out_c, c0 = C * part / parts, c1 = C * (part + 1) / parts;
+    const size_t kk = (size_t)CONV_KH(c->l) * CONV_KW(c->l);
+    depthwise2d_forward(j->out + (size_t)c0 * c->out->g.total, c->x + (size_t)c0 * c->in->g.total,
+                        layer_param(c, CONV_WEIGHT) + (size_t)c0 * kk,
+                        layer_param(c, CONV_BIAS) + c0, c1 - c0, window(c->l), &c->in->g,
+                        &c->out->g);
+}
+
+/* out (out_c × P) = the convolution of c->x, before batch-norm and ReLU. */
+static void convolve(const layer_call *c, float *out, team *tm) {
+    const model_layer *l = c->l;
+    if (is_depthwise(l)) {
+        depthwise_job job = {c, out};
+        team_run(tm, team_threads(tm), depthwise_part, &job);
+        return;
+    }
+    conv2d_forward(out, c->scratch, c->scratch_n, c->x, layer_param(c, CONV_WEIGHT),
+                   layer_param(c, CONV_BIAS), l->in_c, l->out_c, window(l), &c->in->g,
+                   &c->out->g, tm);
+}
+
 static void forward(const layer_call *c) {
     const model_layer *l = c->l;
     const size_t P = c->out->g.total;
-    const float *W = layer_param(c, CONV_WEIGHT), *bias = layer_param(c, CONV_BIAS);
     int bn = has_bn(l) && !c->m->bn_folded;
     team *tm = c->training ? NULL : c->team;
     if (bn && c->training) {
         float *pre = c->saved, *mean = pre + (size_t)l->out_c * P, *rstd = mean + l->out_c;
         float *var = rstd + l->out_c;
-        conv2d_forward(pre, c->scratch, c->scratch_n, c->x, W, bias, l->in_c, l->out_c,
-                       window(l), &c->in->g, &c->out->g, NULL);
+        convolve(c, pre, NULL);
         batchnorm_forward(c->y, mean, rstd, var, pre, layer_param(c, CONV_BN_WEIGHT),
                           layer_param(c, CONV_BN_BIAS), l->out_c, P);
     } else {
-        conv2d_forward(c->y, c->scratch, c->scratch_n, c->x, W, bias, l->in_c, l->out_c,
-                       window(l), &c->in->g, &c->out->g, tm);
+        convolve(c, c->y, tm);
         if (bn) { /* evaluation of an unfolded model (training's validation): running stats */
             const float *t[6];
             for (int k = 0; k < 6; k++) t[k] = layer_param(c, k);
@@ -231,6 +281,12 @@ static void backward(const layer_call *c) {
                            pre, layer_param(c, CONV_BN_WEIGHT), mean, rstd, l->out_c, P);
         dout = tmp;
     }
+    if (is_depthwise(l)) {
+        depthwise2d_backward(c->dx, layer_grad(c, CONV_WEIGHT), layer_grad(c, CONV_BIAS), dout,
+                             c->x, layer_param(c, CONV_WEIGHT), l->out_c, window(l), &c->in->g,
+                             &c->out->g);
+        return;
+    }
     conv2d_backward(c->dx, layer_grad(c, CONV_WEIGHT), layer_grad(c, CONV_BIAS), c->scratch, cols,
                     dout, c->x, layer_param(c, CONV_WEIGHT), l->in_c, l->out_c, window(l),
                     &c->in->g, &c->out->g);
@@ -250,7 +306,7 @@ const layer_kind conv_kind = {
     .id = LAYER_CONV,
     .name = "conv2d",
     .on_sequence = 0,
-    .syntax = "c<out>[k..][s..][p..][n]",
+    .syntax = "c<out>[k..][s..][p..][n], dw[k..][s..][p..][n]",
     .parse = parse,
     .shape = shape,
     .out_width = out_width,

@@ -1,5 +1,7 @@
 /* conv.h — the conv2d layer kind: a 2-D convolution, optionally followed by batch-norm and a
-   ReLU (in that order), over a map. */
+   ReLU (in that order), over a map. A depthwise one (flag bit 2) convolves each channel with
+   its own kernel: out_channels = in_channels, weights [out, 1, kh, kw], as PyTorch's Conv2d
+   with groups = in_channels. */
 #ifndef CRNN_LAYERS_CONV_H
 #define CRNN_LAYERS_CONV_H
 
@@ -18,6 +20,7 @@
 #define CONV_FLAGS(l) ((l)->p[7])
 #define CONV_FLAG_BN 1
 #define CONV_FLAG_RELU 2
+#define CONV_FLAG_DEPTHWISE 4
 
 /* Tensors, in declaration order; the four batch-norm ones only with CONV_FLAG_BN. */
 enum { CONV_WEIGHT, CONV_BIAS, CONV_BN_WEIGHT, CONV_BN_BIAS, CONV_BN_MEAN, CONV_BN_VAR };

@@ -41,6 +41,16 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, float *cols, siz
                      const float *dout, const float *inp, const float *weight, int cin, int cout,
                      window2d k, const map_geom *gin, const map_geom *gout);
 
+/* ---- depthwise.c ---- */
+/* Depthwise convolution: inp (C, Pin), weight (C, kh·kw), bias (C; NULL: none), out (C, Pout);
+   output channel c sees input channel c only. */
+void depthwise2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                         int C, window2d k, const map_geom *gin, const map_geom *gout);
+/* dinp (may be NULL), dweight and dbias accumulate. */
+void depthwise2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                          const float *inp, const float *weight, int C, window2d k,
+                          const map_geom *gin, const map_geom *gout);
+
 /* ---- batchnorm.c ---- */
 /* Training mode: normalise each of the C rows of inp (C, P) with its own mean and variance.
    Saves mean and rstd (C) for backward, and the unbiased variance (C) for the running

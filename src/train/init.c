@@ -46,9 +46,9 @@ crnn_model *model_from_arch(const char *arch, const char *charset_name, int inpu
 
 crnn_model *model_to_colour(const crnn_model *g, crnn_error *err) {
     if (g->input_channels != 1 || g->bn_folded || g->n_layers < 1 ||
-        g->layers[0].kind != LAYER_CONV) {
-        set_error(err, CRNN_ERR_ARG, "only a grey model that starts with an unfolded "
-                  "convolution can be turned into a colour one");
+        g->layers[0].kind != LAYER_CONV || (g->layers[0].p[7] & CONV_FLAG_DEPTHWISE)) {
+        set_error(err, CRNN_ERR_ARG, "only a grey model that starts with an unfolded, "
+                  "full convolution can be turned into a colour one");
         return NULL;
     }
     model_spec spec;

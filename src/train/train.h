@@ -15,6 +15,7 @@
    normalisation). Tokens, separated by spaces or commas:
      c<out>[k<kh>[x<kw>]][s<sh>[x<sw>]][p<ph>[x<pw>]][n]   conv (default 3×3, stride 1, pad 1,
                                                             batch-norm + ReLU; 'n' = no BN)
+     dw[k..][s..][p..][n]                                   the same, depthwise (out = in channels)
      m<kh>[x<kw>][s<sh>[x<sw>]][p<ph>[x<pw>]]               max-pool (stride defaults to kernel)
      lstm<H> | bilstm<H> | gru<H> | bigru<H>                recurrent layer
      [bi]cgru<H> | [bi]clstm<H> [k..][s..][p..][a]          Convolutional RNN (layers/convrnn.h)
