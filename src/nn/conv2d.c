@@ -50,10 +50,8 @@ static void im2col(float *cols, size_t ld, size_t c0, const float *inp, size_t i
         const float *src = inp + (size_t)c * in_ld + in_off;
         for (int kj = 0; kj < k.kw; kj++) {
             float *dst = cols + ((size_t)(c * k.kh + ki) * k.kw + kj) * ld + c0;
-            /* The valid output x range for this kernel column: ix = ox·sw − pw + kj ∈ [0, win). */
-            int x_lo = 0, x_hi = wout; /* [x_lo, x_hi) */
-            while (x_lo < wout && x_lo * k.sw - k.pw + kj < 0) x_lo++;
-            while (x_hi > x_lo && (x_hi - 1) * k.sw - k.pw + kj >= win) x_hi--;
+            int x_lo, x_hi;
+            window_valid_columns(wout, win, k, kj, &x_lo, &x_hi);
             for (int oy = 0; oy < hout; oy++) {
                 float *d = dst + (size_t)oy * wout;
                 int iy = oy * k.sh - k.ph + ki;

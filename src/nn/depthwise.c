@@ -9,15 +9,6 @@
 
 #include "nn/nn.h"
 
-/* The output columns [*lo, *hi) whose input column ox·sw − pw + kj lies inside [0, win). */
-static void valid_columns(int wout, int win, int sw, int pw, int kj, int *lo, int *hi) {
-    int a = 0, b = wout;
-    while (a < wout && a * sw - pw + kj < 0) a++;
-    while (b > a && (b - 1) * sw - pw + kj >= win) b--;
-    *lo = a;
-    *hi = b;
-}
-
 void depthwise2d_forward(float *out, const float *inp, const float *weight, const float *bias,
                          int C, window2d k, const map_geom *gin, const map_geom *gout) {
     for (int c = 0; c < C; c++) {
@@ -31,7 +22,7 @@ void depthwise2d_forward(float *out, const float *inp, const float *weight, cons
             for (size_t p = 0; p < (size_t)gout->h * wout; p++) dst[p] = b0;
             for (int kj = 0; kj < k.kw; kj++) {
                 int lo, hi;
-                valid_columns(wout, win, k.sw, k.pw, kj, &lo, &hi);
+                window_valid_columns(wout, win, k, kj, &lo, &hi);
                 if (hi <= lo) continue;
                 for (int oy = 0; oy < gout->h; oy++) {
                     float *d = dst + (size_t)oy * wout;
@@ -68,7 +59,7 @@ void depthwise2d_backward(float *dinp, float *dweight, float *dbias, const float
                 double dw = 0; /* a sum over every output of the batch: double keeps it exact */
                 for (int b = 0; b < gin->n; b++) {
                     int win = gin->w[b], wout = gout->w[b], lo, hi;
-                    valid_columns(wout, win, k.sw, k.pw, kj, &lo, &hi);
+                    window_valid_columns(wout, win, k, kj, &lo, &hi);
                     if (hi <= lo) continue;
                     for (int oy = 0; oy < gout->h; oy++) {
                         int iy = oy * k.sh - k.ph + ki;

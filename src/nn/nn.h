@@ -28,6 +28,17 @@ typedef struct {
     int kh, kw, sh, sw, ph, pw;
 } window2d;
 
+/* The output columns [*lo, *hi) of a window row whose kernel column kj reads inside the image:
+   input column ox·sw − pw + kj ∈ [0, win). Convolutions copy or multiply those and treat the
+   rest as padding. */
+static inline void window_valid_columns(int wout, int win, window2d k, int kj, int *lo, int *hi) {
+    int a = 0, b = wout;
+    while (a < wout && a * k.sw - k.pw + kj < 0) a++;
+    while (b > a && (b - 1) * k.sw - k.pw + kj >= win) b--;
+    *lo = a;
+    *hi = b;
+}
+
 /* ---- conv2d.c ---- */
 /* inp is (Cin, Pin), weight (Cout, Cin·kh·kw), bias (Cout), out (Cout, Pout). cols is scratch of
    cols_cap floats, which must hold at least Cin·kh·kw × (the largest single image's h·w at the
