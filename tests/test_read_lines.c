@@ -246,6 +246,38 @@ static void read_squeezed(crnn_recognizer *rec, crnn_recognizer *wide,
     }
 }
 
+/* A short word squeezed to half its width is taller than wide, so it is also read turned.
+   Read narrow, a turned reading wins (a letter or two, more probable than the squeezed
+   word); each orientation must get its second look before they compete, and then the
+   upright word, read twice as wide, wins. */
+static void read_squeezed_tall(crnn_recognizer *rec, const render_font_t *font) {
+    const char *words[] = {"brill", "bier"};
+    for (int k = 0; k < 2; k++) {
+        int w, h;
+        uint8_t *px = render_lines(font, &words[k], 1, 24, 0, 2, 0, &w, &h);
+        const int half = w / 2;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < half; x++) px[(size_t)y * half + x] = px[(size_t)y * w + 2 * x];
+        crnn_image im = {half, h, half, px, 1};
+        CHECK_MSG(h >= CRNN_ROTATE_TALL * half, "'%s' squeezed is %dx%d: not tall", words[k],
+                  half, h);
+        crnn_params once = crnn_default_params(), twice = crnn_default_params();
+        once.reread_below = 0;
+        crnn_result a, b;
+        CHECK(crnn_recognize_image(rec, &im, &once, &a) == CRNN_OK);
+        CHECK_MSG(a.rotation != 0, "'%s' squeezed read once upright ('%s'): not the case "
+                  "this tests", words[k], a.text);
+        CHECK(crnn_recognize_image(rec, &im, &twice, &b) == CRNN_OK);
+        CHECK_MSG(b.text && !strcmp(b.text, words[k]) && b.rotation == 0 &&
+                      b.stretch == CRNN_REREAD_STRETCH,
+                  "'%s' squeezed and tall, second look: '%s' turned %d (stretch %g)", words[k],
+                  b.text, b.rotation, (double)b.stretch);
+        crnn_result_free(&a);
+        crnn_result_free(&b);
+        free(px);
+    }
+}
+
 int main(void) {
     crnn_error err;
     crnn_model *model = crnn_model_load("models/en.crnn", &err);
@@ -262,6 +294,7 @@ int main(void) {
     read_loose(rec, font);
     crnn_recognizer *wide = crnn_recognizer_new(model, &err);
     read_squeezed(rec, wide, font);
+    read_squeezed_tall(rec, font);
     crnn_recognizer_free(wide);
     crnn_recognizer_free(rec);
     render_font_free(font);

@@ -546,9 +546,15 @@ static int is_tall(const crnn_image *im) {
            (double)im->height >= CRNN_ROTATE_TALL * im->width;
 }
 
+static void reread_unsure(crnn_recognizer *r, const crnn_image *images, int n,
+                          const crnn_params *params, crnn_result *results);
+
 /* Tall crops read three ways in one pass: the images as given, then each tall one turned
-   clockwise and counter-clockwise. Each keeps its best reading, and the recogniser's record
-   of it (log_probs, input) is the reading kept. Upright crops cost only the test. */
+   clockwise and counter-clockwise. Each orientation gets its second look (params.reread_below)
+   before they compete, so that the orientation is chosen on the readings that could be kept:
+   a word squeezed narrow can read better turned than upright, and upright again once read
+   wider. Each image keeps its best reading, and the recogniser's record of it (log_probs,
+   input) is the reading kept. Upright crops cost only the test. */
 static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *images, int n,
                                      int tall, const crnn_params *params, crnn_result *results) {
     const double t0 = now_seconds();
@@ -573,6 +579,8 @@ static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *image
         for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
     } else {
         s = recognize_as_given(r, all, total, params, read);
+        if (s == CRNN_OK && params->reread_below > 0)
+            reread_unsure(r, all, total, params, read);
         int n_last = r->n_last;
         for (int i = 0; i < n; i++) {
             int best = i;
@@ -602,13 +610,18 @@ static crnn_status recognize_turning(crnn_recognizer *r, const crnn_image *image
     return s;
 }
 
-/* The images as given, and the tall ones turned too (params->rotate). */
+/* The images as given, and the tall ones turned too (params->rotate), each with its second
+   look (params->reread_below). */
 static crnn_status read_batch(crnn_recognizer *r, const crnn_image *images, int n,
                               const crnn_params *params, crnn_result *results) {
     int tall = 0;
     if (params->rotate == CRNN_ROTATE_AUTO && n >= 1 && n <= NET_MAX_BATCH)
         for (int i = 0; i < n; i++) tall += is_tall(&images[i]);
-    if (!tall) return recognize_as_given(r, images, n, params, results);
+    if (!tall) {
+        crnn_status s = recognize_as_given(r, images, n, params, results);
+        if (s == CRNN_OK && params->reread_below > 0) reread_unsure(r, images, n, params, results);
+        return s;
+    }
     if (n + 2 * tall > NET_MAX_BATCH) { /* the turned copies need two passes */
         int half = n / 2;
         crnn_status a = read_batch(r, images, half, params, results);
@@ -712,9 +725,7 @@ crnn_status crnn_recognize_batch(crnn_recognizer *r, const crnn_image *images, i
                                  const crnn_params *params, crnn_result *results) {
     crnn_params defaults = crnn_default_params();
     if (!params) params = &defaults;
-    crnn_status s = read_batch(r, images, n, params, results);
-    if (s == CRNN_OK && params->reread_below > 0) reread_unsure(r, images, n, params, results);
-    return s;
+    return read_batch(r, images, n, params, results);
 }
 
 crnn_status crnn_recognize_image(crnn_recognizer *r, const crnn_image *image,
