@@ -493,7 +493,8 @@ typedef struct {
     int threads;               /* worker threads, each training on a share of the batch
                                   (default: all cores) */
     /* output */
-    const char *run_dir;       /* checkpoint.bin, best.crnn, log.csv, plot.png (created) */
+    const char *run_dir;       /* checkpoint.bin, best.crnn, last.crnn, log.csv, plot.png
+                                  (created) */
     int resume;                /* continue from run_dir/checkpoint.bin */
     int overwrite;             /* start over in a run_dir that holds a run (a checkpoint.bin or
                                   a best.crnn), removing its files first; without it (or resume)

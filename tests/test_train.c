@@ -157,6 +157,49 @@ static void test_resume_exact(void) {
     crnn_model_free(mb);
 }
 
+static int same_params(const crnn_model *a, const crnn_model *b) {
+    return a && b && a->n_params == b->n_params &&
+           memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0;
+}
+
+/* last.crnn holds the weights of the checkpoint beside it, which best.crnn need not (here the
+   best is the first validation's, at step 6 of 12); resuming a finished run writes it again,
+   so that a run from before last.crnn existed gets one. */
+static void test_last_model(void) {
+    char data[512], run[512], tsv[600], last[600], best[600], ckpt[600];
+    snprintf(data, sizeof data, "%s/resume-data", tmp_root);
+    snprintf(tsv, sizeof tsv, "%s/labels.tsv", data);
+    snprintf(run, sizeof run, "%s/last", tmp_root);
+    snprintf(last, sizeof last, "%s/last.crnn", run);
+    snprintf(best, sizeof best, "%s/best.crnn", run);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", run);
+    make_data(data, 40, 11);
+    crnn_train_options o = tiny_options(run, tsv);
+    o.batch_size = 8;
+    o.steps = 12;
+    o.val_data = tsv;
+    o.val_every = 6;
+    crnn_error err;
+    CHECK_MSG(crnn_train(&o, &err) == CRNN_OK, "%s", err.message);
+    crnn_model *ml = load_train_model(last), *mb = load_train_model(best), *mc = NULL;
+    optimizer opt = {0};
+    checkpoint_state st;
+    CHECK_MSG(checkpoint_load(ckpt, &mc, &opt, &st, &err) == CRNN_OK, "%s", err.message);
+    CHECK(st.step == 12);
+    CHECK_MSG(same_params(ml, mc), "last.crnn is not the checkpoint's model");
+    CHECK_MSG(mb && ml && !same_params(ml, mb), "best.crnn (step 6) equals the last step's");
+    CHECK(remove(last) == 0);
+    o.resume = 1;
+    CHECK_MSG(crnn_train(&o, &err) == CRNN_OK, "%s", err.message);
+    crnn_model *again = load_train_model(last);
+    CHECK_MSG(same_params(again, ml), "resuming the finished run did not write last.crnn again");
+    crnn_model_free(ml);
+    crnn_model_free(mb);
+    crnn_model_free(mc);
+    crnn_model_free(again);
+    optimizer_free(&opt);
+}
+
 /* Also with the generator as the source: batches are reseeded per chunk. */
 static void test_resume_exact_synth(void) {
     char a[512], b[512];
@@ -411,6 +454,7 @@ int main(int argc, char **argv) {
     RUN_IF(test_bad_output);
     RUN_IF(test_resume_exact);
     RUN_IF(test_resume_exact_synth);
+    RUN_IF(test_last_model);
     RUN_IF(test_divergence);
     RUN_IF(test_kill9);
     RUN_IF(test_overfit);

@@ -84,8 +84,10 @@ static uint8_t *decay_mask(const crnn_model *m) {
 
 /* The files of a run. The first two make a folder a run's: a checkpoint to resume, a model
    to keep. A log and a plot alone are what a run stopped before its first checkpoint left,
-   nothing to continue, and a new run replaces them. */
-static const char *const run_files[] = {"checkpoint.bin", "best.crnn", "log.csv", "plot.png"};
+   nothing to continue, and a new run replaces them; last.crnn never comes without a
+   checkpoint. */
+static const char *const run_files[] = {"checkpoint.bin", "best.crnn", "log.csv", "plot.png",
+                                        "last.crnn"};
 #define RUN_FILES_THAT_MATTER 2
 
 /* A new run refuses a folder that holds a run, unless told to start over (then the old
@@ -230,7 +232,7 @@ typedef struct {
     double cpu_all;           /* CPU seconds of every rank since this run (re)started */
     double reduce_s;          /* wall time in the step's reduction since the last report */
     long reduce_n;
-    char ckpt_path[4096], best_path[4096], log_path[4096], plot_path[4096];
+    char ckpt_path[4096], best_path[4096], last_path[4096], log_path[4096], plot_path[4096];
     crnn_model *m;
     optimizer opt;
     checkpoint_state st;
@@ -274,6 +276,7 @@ static crnn_status open_run(run_state *t, crnn_error *err) {
     if (s != CRNN_OK) return s;
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.bin", o->run_dir);
     snprintf(t->best_path, sizeof t->best_path, "%s/best.crnn", o->run_dir);
+    snprintf(t->last_path, sizeof t->last_path, "%s/last.crnn", o->run_dir);
     snprintf(t->log_path, sizeof t->log_path, "%s/log.csv", o->run_dir);
     snprintf(t->plot_path, sizeof t->plot_path, "%s/plot.png", o->run_dir);
     t->st.best_score = -1;
@@ -486,10 +489,14 @@ static crnn_status report(run_state *t, double now, crnn_error *err) {
     return CRNN_OK;
 }
 
+/* The checkpoint, and beside it the same weights as a model (last.crnn): the latest
+   weights, to read, average or ship without resuming the run. The model goes first, so
+   that the checkpoint is never ahead of it. */
 static crnn_status save_checkpoint(run_state *t, crnn_error *err) {
     t->st.elapsed_s = t->base_elapsed + now_seconds() - t->t_start;
     t->st.cpu_s = t->base_cpu + (t->comm ? t->cpu_all : cpu_seconds() - t->cpu_start);
-    return checkpoint_save(t->ckpt_path, t->m, &t->opt, &t->st, err);
+    crnn_status s = model_save(t->m, t->last_path, 0, err);
+    return s == CRNN_OK ? checkpoint_save(t->ckpt_path, t->m, &t->opt, &t->st, err) : s;
 }
 
 /* Steps until the schedule ends, a stop is requested or something fails. */
