@@ -379,9 +379,12 @@ int crnn_pattern_num_states(const crnn_pattern *pattern);
      BK-tree query at δ = 3 computes ~45k edit distances on the 100k English lexicon, a few
      ms: more than the exact walk costs on most real frames; lexicons/README.md measures.)
    - lexicon_case_insensitive: the network's probabilities of the case forms of a character
-     are added up, and words are compared in simple case folding (Latin, Greek, Cyrillic); the
-     word is returned as the lexicon writes it. A lexicon in capitals then works with a model
-     that only knows lower case.
+     are added up, and words are compared in simple case folding (Latin, Greek, Cyrillic). The
+     word is returned in the case the image shows: each character the model has in more than
+     one case form takes the form most probable on the frames of its best alignment; the
+     others stay as the lexicon writes them. A lexicon in capitals then works with a model
+     that only knows lower case (and is returned in capitals), and an English lexicon with
+     signs in capitals.
    - lexicon_margin (out-of-vocabulary fallback, default CRNN_DEFAULT_LEXICON_MARGIN): if
      log p(best word) < log p(free text) − margin, the free text is returned instead. With a
      closed vocabulary (the benchmarks' 50-word lists) set it < 0: then, if every word is so

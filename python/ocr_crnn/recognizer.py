@@ -157,7 +157,7 @@ class Recognizer:
           beam=N                    beam search N prefixes wide (1..1024)
           lexicon=...               only words of a lexicon: 'en' (English, 100k words), a
                                     file, a list of words, or a Lexicon
-          lexicon_ignore_case=True  match lexicon words in any case
+          lexicon_ignore_case=True  match lexicon words in any case (returned in the image's case)
           lexicon_margin=X|'off'    keep the free text when the best word is more than X
                                     nats less probable (default 4); 'off': always a word
           lexicon_distance=D        large lexicons: candidate edit distance (default 3)

@@ -212,7 +212,9 @@ def test_lexicons(rec):
     sven = PATHS[TEXTS.index("Sven")]
     r = rec.recognize(sven, lexicon=["Sven", "Swan", "Oven"])
     assert r.text == "Sven" and r.free_text == "Sven" and not r.fallback
-    assert rec.recognize(sven, lexicon=["sven"], lexicon_ignore_case=True).text == "sven"
+    # matched in any case, the word comes back in the case the image shows
+    assert rec.recognize(sven, lexicon=["sven"], lexicon_ignore_case=True).text == "Sven"
+    assert rec.recognize(sven, lexicon=["SVEN"], lexicon_ignore_case=True).text == "Sven"
     # a closed vocabulary: the word, however unlike the image
     assert rec.recognize(sven, lexicon=["ark"], lexicon_margin="off").text == "ark"
     assert rec.recognize(sven, lexicon=["ark"]).fallback

@@ -68,7 +68,7 @@ enum {
     "                       each image's own words: IMAGE<TAB>word,word,... per line, found\n"\
     "                       by path, else by file name (the SVT-50 protocol)\n"               \
     "      --lexicon-ignore-case\n"                                                           \
-    "                       match lexicon words in any case (returned as written)\n"          \
+    "                       match lexicon words in any case (returned in the image's case)\n" \
     "      --lexicon-margin X|off\n"                                                          \
     "                       lexicon or pattern: keep the unconstrained text when the best\n"  \
     "                       match is more than X nats less probable (default "             \

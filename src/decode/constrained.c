@@ -220,6 +220,42 @@ static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_mode
     return CRNN_OK;
 }
 
+char *constrained_recase(const constrained_workspace *w, const crnn_model *m, const char *word,
+                         const float *lp, int C, const int *labels, const int *start,
+                         const int *end, int n) {
+    uint32_t *cps = malloc(sizeof *cps * (size_t)(n ? n : 1));
+    char *text = malloc(4 * (size_t)n + 1);
+    if (cps && text && utf8_to_codepoints(word, cps, n) != n) { /* not the labels' word */
+        free(cps);
+        free(text);
+        return strdup(word);
+    }
+    if (!cps || !text) {
+        free(cps);
+        free(text);
+        return NULL;
+    }
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        int best = -1, forms = 0;
+        float best_p = -INFINITY;
+        for (int k = 1; k < m->n_classes && k < C; k++) {
+            if (w->rep[k] != labels[i]) continue;
+            forms++;
+            for (int t = start[i]; t <= end[i]; t++)
+                if (lp[(size_t)t * C + k] > best_p) {
+                    best_p = lp[(size_t)t * C + k];
+                    best = k;
+                }
+        }
+        if (forms > 1 && best > 0) cps[i] = m->charset[best];
+        len += (size_t)utf8_encode(cps[i], text + len);
+    }
+    text[len] = 0;
+    free(cps);
+    return text;
+}
+
 crnn_status constrained_decode(constrained_workspace *w, const crnn_model *m, const float *lp,
                                int T, int C, const constraint *c, const int *free_labels,
                                int n_free, constrained_choice *out, crnn_error *err) {

@@ -58,4 +58,15 @@ crnn_status constrained_decode(constrained_workspace *w, const crnn_model *m,
 const float *constrained_alignment_log_probs(constrained_workspace *w, const float *log_probs,
                                              int T, int C, int fold);
 
+/* A case-insensitive lexicon word in the case the image shows. word: the lexicon's spelling
+   (UTF-8), its n characters aligned to labels (case representatives) over frames
+   start[i]..end[i] of log_probs (constrained_alignment_log_probs with fold). Each character
+   the model writes in more than one case form takes the form most probable on its frames
+   (best path's measure, the highest probability in the run); the others stay as the lexicon
+   writes them (a model of lower case only, a lexicon in capitals). Returns the malloc'ed
+   UTF-8 text, or NULL if out of memory. */
+char *constrained_recase(const constrained_workspace *w, const crnn_model *m, const char *word,
+                         const float *log_probs, int C, const int *labels, const int *start,
+                         const int *end, int n);
+
 #endif

@@ -259,9 +259,17 @@ scored:
     if (!alp) return out_of_memory(err);
     if (isnan(ctc_align(alp, T, C, choice.labels, choice.n, dw->wstart, dw->wend, dw->wconf)))
         return out_of_memory(err);
-    /* a word is returned as the lexicon writes it (its labels may be other case forms) */
+    /* a word is returned as the lexicon writes it, or matched in any case, as the image
+       shows it (its labels are case representatives) */
     const char *word = choice.word >= 0 ? lex->text + lex->text_off[choice.word] : NULL;
-    s = set_result(res, m, word, choice.labels, dw->wconf, choice.n, choice.log_prob, err);
+    char *recased = NULL;
+    if (word && c.fold &&
+        !(recased = constrained_recase(dw->constrained, m, word, lp, C, choice.labels,
+                                       dw->wstart, dw->wend, choice.n)))
+        return out_of_memory(err);
+    s = set_result(res, m, recased ? recased : word, choice.labels, dw->wconf, choice.n,
+                   choice.log_prob, err);
+    free(recased);
     if (s != CRNN_OK) return s;
     if (trace) {
         trace->n = choice.n;
