@@ -5,11 +5,15 @@
    lower anchor rather than a wrong ratio.
 
    usage: bench_recognize --data SET [--arch fast|small|paper|STRING | --model FILE] [--runs 5]
-                          [--max 500] [--threads 2] [--reread X|off] [--profile]
+                          [--max 500] [--threads 2] [--reread X|off] [--lm NAME|FILE]
+                          [--profile]
 
    --reread is params.reread_below: by default the library's for a trained model (its unsure
    readings cost a second, wider pass, as users get it) and off for random weights (which read
    everything unsure: an architecture's speed is its network's).
+
+   --lm weighs a character language model into the decoding (crnn_lm_load_named; the
+   program's default is 'en'); without it, the library's default, none.
 
    --profile runs only the one-thread batch loop, --runs times, for `perf record`. */
 #include <cblas.h>
@@ -143,8 +147,8 @@ int main(int argc, char **argv) {
     int runs = 5, max = 500, workers = 2, profile = 0;
     static const struct option opts[] = {{"data", 1, 0, 'd'}, {"arch", 1, 0, 'a'},
         {"model", 1, 0, 'm'}, {"runs", 1, 0, 'r'}, {"max", 1, 0, 'n'}, {"threads", 1, 0, 't'},
-        {"profile", 0, 0, 'p'}, {"reread", 1, 0, 'R'}, {0, 0, 0, 0}};
-    const char *reread = NULL;
+        {"profile", 0, 0, 'p'}, {"reread", 1, 0, 'R'}, {"lm", 1, 0, 'L'}, {0, 0, 0, 0}};
+    const char *reread = NULL, *lm_name = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') data = optarg;
@@ -155,11 +159,12 @@ int main(int argc, char **argv) {
         else if (c == 't') workers = atoi(optarg);
         else if (c == 'p') profile = 1;
         else if (c == 'R') reread = optarg;
+        else if (c == 'L') lm_name = optarg;
         else return 2;
     }
     if (!data || runs < 1 || runs > 99 || workers < 1 || workers > 16) {
         fprintf(stderr, "usage: bench_recognize --data SET [--arch A | --model FILE] [--runs N] "
-                        "[--max N] [--threads N] [--reread X|off]\n");
+                        "[--max N] [--threads N] [--reread X|off] [--lm NAME|FILE]\n");
         return 2;
     }
     crnn_params params = crnn_default_params();
@@ -168,6 +173,12 @@ int main(int argc, char **argv) {
     crnn_params network_only = params; /* the random CNN's: its convolutions alone */
     network_only.reread_below = 0;
     crnn_error err;
+    crnn_lm *lm = NULL;
+    if (lm_name && !(lm = crnn_lm_load_named(lm_name, CRNN_LM_ORDER, &err))) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    params.lm = lm;
     crnn_model *m = model_path ? crnn_model_load(model_path, &err) : random_model(arch, 0, &err);
     /* The CNN-only twin for the GFLOP/s figure: a trained model names its layers in its
        metadata ("arch=... charset=..."), written by the trainer. */
@@ -201,8 +212,9 @@ int main(int argc, char **argv) {
     dataset_close(d);
     char desc[256];
     crnn_model_describe(m, desc, sizeof desc);
-    printf("model: %s%s\n", model_path ? model_path : arch,
-           params.reread_below > 0 ? "" : " (no second look: --reread off)");
+    printf("model: %s%s%s%s\n", model_path ? model_path : arch,
+           params.reread_below > 0 ? "" : " (no second look: --reread off)",
+           lm ? ", character model " : "", lm ? lm_name : "");
     printf("       %s\n", desc);
     printf("images: %d from %s, mean input width %.0f px at height 32\n", ok, data, cols / ok);
     if (profile) {

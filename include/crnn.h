@@ -195,6 +195,15 @@ typedef enum {
 
 typedef struct crnn_lexicon crnn_lexicon;
 typedef struct crnn_pattern crnn_pattern;
+typedef struct crnn_lm crnn_lm;
+
+/* The character language model's defaults (see "character language model" below): its order,
+   and how much it weighs in the free text's beam search, chosen by measurement
+   (docs/decoding.md). */
+#define CRNN_LM_ORDER 6
+#define CRNN_DEFAULT_LM_WEIGHT 0.3f
+#define CRNN_DEFAULT_LM_BONUS 0.5f
+#define CRNN_LM_BEAM_WIDTH 8
 
 /* The out-of-vocabulary margin of crnn_default_params(), in nats (see "lexicons" below);
    chosen by measurement, docs/decoding.md. */
@@ -225,6 +234,13 @@ typedef struct {
                                       again CRNN_REREAD_STRETCH times wider, the more
                                       confident reading kept; default
                                       CRNN_DEFAULT_REREAD_BELOW; 0: never */
+    /* ---- the character language model: see "character language model" below ---- */
+    const crnn_lm *lm;             /* NULL (the default), or the free text is found by a beam
+                                      search (beam_width wide with CRNN_DECODE_BEAM, else
+                                      CRNN_LM_BEAM_WIDTH) that adds lm_weight × log p_lm(text)
+                                      + lm_bonus × characters to log p(text | image) */
+    float lm_weight;               /* default CRNN_DEFAULT_LM_WEIGHT; ≥ 0 */
+    float lm_bonus;                /* nats a character; default CRNN_DEFAULT_LM_BONUS */
 } crnn_params;
 
 crnn_params crnn_default_params(void);
@@ -425,6 +441,24 @@ int crnn_lexicon_size(const crnn_lexicon *lexicon);
 const char *crnn_lexicon_word(const crnn_lexicon *lexicon, int i);
 /* The index of an entry spelled exactly so, or -1. */
 int crnn_lexicon_find(const crnn_lexicon *lexicon, const char *word);
+
+/* ---- character language model ----
+   A character n-gram model of the words of a list (interpolated Witten-Bell, contexts of up
+   to order − 1 letters; src/lm/charlm.h): how likely each letter a-z (either case) is after
+   the letters before it in the same word, and that the word ends there. Digits, punctuation
+   and spaces end a word and are left to the network. With params.lm, the free text is the
+   best of a prefix beam search scored by log p(text | image) + lm_weight × log p_lm(text) +
+   lm_bonus × characters (shallow fusion): a reading the network is unsure of leans towards
+   letter sequences that occur in words ("Malaysla" → "Malaysia"), while text the network is
+   sure of, names and codes, stays. result.log_prob stays the network's log p(text | image).
+   Built when loaded (about 40 ms for the 100k English words); immutable, shared by any
+   number of threads and recognizers. Lexicons and patterns apply after it, to the frames. */
+crnn_lm *crnn_lm_load(const char *path, int order, crnn_error *err);
+/* A word list by name ("en", lexicons/en.txt; crnn_lexicon_load_named's rules) or path. */
+crnn_lm *crnn_lm_load_named(const char *name_or_path, int order, crnn_error *err);
+/* The same from n strings. */
+crnn_lm *crnn_lm_from_words(const char *const *words, int n, int order, crnn_error *err);
+void crnn_lm_free(crnn_lm *lm);
 
 /* Per-image lexicons (the SVT-50 and IIIT5K-50 protocol): a TSV file of
    `IMAGE<TAB>word,word,...` lines ('#' comments and blank lines skipped). Images with the same

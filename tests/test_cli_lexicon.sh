@@ -67,6 +67,25 @@ out=$(R --lexicon words.txt --lexicon-margin 0 --lexicon-distance -1 img/0000000
 free=$(R img/000000000.png)
 check "--lexicon-margin 0: a word or the free text" in_set "$out" Hotel "New York" cafe "$free"
 
+# the character language model: by default the English one; off, a file, weights
+out=$(R --json img/000000000.png 2>&1)
+check "--lm en (the default): read, no note that it is missing" hasnt "$out" "reading without"
+check "--lm off: read" quiet R --lm off img
+check "--lm FILE: a word list of one's own" quiet R --lm words.txt --lm-weight 1 --lm-bonus 0 img
+err=$(R --lm nowhere.txt img 2>&1 >/dev/null)
+check "--lm a missing file: named" has "$err" "nowhere.txt"
+check "--lm a missing file: fails" [ "$(status R --lm nowhere.txt img)" == 1 ]
+printf 'a\0b\n' > binary.txt
+check "--lm not a word list: named" has "$(R --lm binary.txt img 2>&1)" "binary.txt: not a word list"
+check "--lm-weight -1: usage error" [ "$(status R --lm-weight -1 img)" == 2 ]
+check "--lm-bonus x: usage error" [ "$(status R --lm-bonus x img)" == 2 ]
+# the program and eval where the English list is not installed: a note, then read without it
+mkdir -p lonely/bin
+cp "$OCR" lonely/bin/ocr-crnn
+err=$(lonely/bin/ocr-crnn --model "$M" -q img/000000000.png 2>&1 >/dev/null)
+check "no English word list: a note" has "$err" "reading without the English character model"
+check "no English word list: still reads" quiet lonely/bin/ocr-crnn --model "$M" -q --lm off img/000000000.png
+
 # --explain
 check "--explain writes a PNG" quiet R --lexicon words.txt --explain ex.png img/000000000.png
 check "--explain: PNG signature" [ "$(head -c 8 ex.png | od -An -tx1 | tr -d ' \n')" == 89504e470d0a1a0a ]

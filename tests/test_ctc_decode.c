@@ -169,8 +169,8 @@ static void test_beam_compaction(void) {
         random_lp(lp, T, C, k % 2 ? 2 : 0);
         int a[T], c[T], width = k % 3 ? 8 : 64;
         double la, lc;
-        int na = prefix_beam_decode(plain, lp, T, C, width, NULL, 0, a, T, &la);
-        int nc = prefix_beam_decode(small, lp, T, C, width, NULL, 0, c, T, &lc);
+        int na = prefix_beam_decode(plain, lp, T, C, width, NULL, 0, NULL, a, T, &la);
+        int nc = prefix_beam_decode(small, lp, T, C, width, NULL, 0, NULL, c, T, &lc);
         bad += na < 0 || na != nc || memcmp(a, c, sizeof(int) * (size_t)(na > 0 ? na : 0)) || la != lc;
     }
     CHECK_MSG(bad == 0, "%d of 20 decodings changed by compaction", bad);
@@ -201,7 +201,7 @@ static void test_beam_exact(void) {
         }
         int out[8];
         double est;
-        int n = prefix_beam_decode(b, lp, T, C, PREFIX_BEAM_MAX_WIDTH, NULL, 0, out, 8, &est);
+        int n = prefix_beam_decode(b, lp, T, C, PREFIX_BEAM_MAX_WIDTH, NULL, 0, NULL, out, 8, &est);
         if (n != best_len || memcmp(out, best_seq, sizeof(int) * (size_t)n)) bad++;
         if (fabs(est - best) > 1e-9 * (1 + fabs(best))) bad++;
     }
@@ -215,7 +215,7 @@ static void test_beam_exact(void) {
         int g[MAXT], o[MAXT];
         float conf[MAXT];
         int ng = best_path_decode(lp, T, C, g, conf, NULL, MAXT);
-        int nb = prefix_beam_decode(b, lp, T, C, 1, NULL, 0, o, MAXT, NULL);
+        int nb = prefix_beam_decode(b, lp, T, C, 1, NULL, 0, NULL, o, MAXT, NULL);
         if (ng != nb || memcmp(g, o, sizeof(int) * (size_t)ng)) bad++;
     }
     CHECK(bad == 0);

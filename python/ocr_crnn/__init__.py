@@ -14,10 +14,10 @@ folder, the system's libraries, pkg-config's libdir for crnn, or the loader's se
 Loading it sets the OpenBLAS that libcrnn uses to one thread, as the ocr-crnn program does:
 the package's own threads read images faster (NumPy's BLAS is not affected)."""
 from ._native import Error, HEADER_VERSION as __version__
-from .options import Lexicon, Pattern
+from .options import LanguageModel, Lexicon, Pattern
 from .recognizer import Char, Recognizer, Result
 
-__all__ = ["Char", "Error", "Lexicon", "Pattern", "Recognizer", "Result", "library_version",
+__all__ = ["Char", "Error", "LanguageModel", "Lexicon", "Pattern", "Recognizer", "Result", "library_version",
            "library_path"]
 
 

@@ -56,6 +56,9 @@ class Params(ctypes.Structure):
                 ("split_lines", ctypes.c_int),
                 ("rotate", ctypes.c_int),
                 ("reread_below", ctypes.c_float),
+                ("lm", ctypes.c_void_p),
+                ("lm_weight", ctypes.c_float),
+                ("lm_bonus", ctypes.c_float),
                 _SPARE]
 
 
@@ -110,6 +113,10 @@ _SIGNATURES = {
     "crnn_lexicon_from_words": (_p, [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, _err]),
     "crnn_lexicon_free": (None, [_p]),
     "crnn_lexicon_size": (ctypes.c_int, [_p]),
+    "crnn_lm_load_named": (_p, [ctypes.c_char_p, ctypes.c_int, _err]),
+    "crnn_lm_from_words": (_p, [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int,
+                                _err]),
+    "crnn_lm_free": (None, [_p]),
     "crnn_pattern_compile": (_p, [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, _err]),
     "crnn_pattern_free": (None, [_p]),
 }

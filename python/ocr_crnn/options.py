@@ -36,6 +36,48 @@ class Lexicon:
             self._ptr = None
 
 
+LM_ORDER = 6  # CRNN_LM_ORDER
+
+
+class LanguageModel:
+    """A character language model: how likely each letter is after the ones before it in a
+    word, learned from a word list and weighed into the free text's beam search.
+
+    LanguageModel("en") is built from the English word list that comes with ocr-crnn (the
+    default of Recognizer, as of the ocr-crnn program); any other string or path is a file
+    (one word per line); a list of strings gives the words. Immutable; share one."""
+
+    def __init__(self, source, order=LM_ORDER):
+        lib = _native.lib()
+        err = _native.CError()
+        if isinstance(source, (str, bytes, os.PathLike)):
+            ptr = lib.crnn_lm_load_named(os.fsencode(source), order, ctypes.byref(err))
+        else:
+            words = [w.encode() if isinstance(w, str) else bytes(w) for w in source]
+            array = (ctypes.c_char_p * max(len(words), 1))(*words)
+            ptr = lib.crnn_lm_from_words(array, len(words), order, ctypes.byref(err))
+        self._ptr = _native.check(err, ptr)
+        self._lib = lib
+
+    def __del__(self):
+        if getattr(self, "_ptr", None):
+            self._lib.crnn_lm_free(self._ptr)
+            self._ptr = None
+
+
+_default_lm = []  # built once, on first use: [LanguageModel] or [None] where 'en' is missing
+
+
+def default_lm():
+    """The English character model, or None where its word list is not installed."""
+    if not _default_lm:
+        try:
+            _default_lm.append(LanguageModel("en"))
+        except Error:
+            _default_lm.append(None)
+    return _default_lm[0]
+
+
 class Pattern:
     """Regular expressions the whole text must match (any one of them), e.g.
     Pattern(r"\\d{2}/\\d{2}/\\d{4}", r"\\d{1,2}:\\d\\d"). A malformed one raises Error
@@ -58,9 +100,9 @@ class Pattern:
             self._ptr = None
 
 
-NAMES = ("decoder", "beam", "lexicon", "lexicon_ignore_case", "lexicon_margin",
-         "lexicon_distance", "allow", "deny", "digits", "pattern", "min_confidence",
-         "split_lines", "rotate", "reread")
+NAMES = ("decoder", "beam", "lm", "lm_weight", "lm_bonus", "lexicon", "lexicon_ignore_case",
+         "lexicon_margin", "lexicon_distance", "allow", "deny", "digits", "pattern",
+         "min_confidence", "split_lines", "rotate", "reread")
 
 
 class Options:
@@ -86,6 +128,18 @@ class Options:
             p.beam_width = int(v["beam"])
         elif decoder == "beam":
             p.decoder = 1
+        # the character model: 'en' unless told otherwise (None: the network alone)
+        self.lm = v.get("lm", "en")
+        if self.lm == "en":
+            self.lm = default_lm()
+        elif self.lm is not None and not isinstance(self.lm, LanguageModel):
+            self.lm = LanguageModel(self.lm)
+        if self.lm is not None:
+            p.lm = self.lm._ptr
+        if v.get("lm_weight") is not None:
+            p.lm_weight = float(v["lm_weight"])
+        if v.get("lm_bonus") is not None:
+            p.lm_bonus = float(v["lm_bonus"])
         self.lexicon = v.get("lexicon")
         if self.lexicon is not None and not isinstance(self.lexicon, Lexicon):
             self.lexicon = Lexicon(self.lexicon)

@@ -155,6 +155,10 @@ class Recognizer:
         options  for this call, over the Recognizer's:
           decoder='greedy'|'beam'   best path (default) or prefix beam search
           beam=N                    beam search N prefixes wide (1..1024)
+          lm='en'|path|words|None   the character language model weighed into the free
+                                    text ('en', the default: the 100k English words;
+                                    None: the network alone, best path)
+          lm_weight=X, lm_bonus=X   its weight (default 0.3) and nats a character (0.5)
           lexicon=...               only words of a lexicon: 'en' (English, 100k words), a
                                     file, a list of words, or a Lexicon
           lexicon_ignore_case=True  match lexicon words in any case (returned in the image's case)

@@ -1,5 +1,5 @@
-/* decode_options.c — beam search, lexicon, character-set, pattern, confidence and --explain
-   options for the commands. */
+/* decode_options.c — character language model, beam search, lexicon, character-set,
+   pattern, confidence and --explain options for the commands. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -47,6 +47,7 @@ static char *append(char *a, const char *b) {
 void decode_options_init(decode_options *d) {
     memset(d, 0, sizeof *d);
     d->params = crnn_default_params();
+    d->lm_name = "en";
     pthread_mutex_init(&d->mu, NULL);
 }
 
@@ -165,6 +166,22 @@ int decode_options_parse(decode_options *d, int c, const char *arg, const char *
         return 0;
     }
     case DECODE_OPT_EXPLAIN: d->explain_path = arg; return 0;
+    case DECODE_OPT_LM:
+        d->lm_name = strcmp(arg, "off") ? arg : NULL;
+        d->lm_given = 1;
+        return 0;
+    case DECODE_OPT_LM_WEIGHT:
+    case DECODE_OPT_LM_BONUS: {
+        double x;
+        const int weight = c == DECODE_OPT_LM_WEIGHT;
+        if (parse_number(arg, &x) != 0 || (weight && x < 0)) {
+            fprintf(stderr, "%s: --%s needs a number%s, got '%s'\n", prog,
+                    weight ? "lm-weight" : "lm-bonus", weight ? " >= 0" : "", arg);
+            return 2;
+        }
+        *(weight ? &d->params.lm_weight : &d->params.lm_bonus) = (float)x;
+        return 0;
+    }
     }
     return 2;
 }
@@ -180,6 +197,16 @@ int decode_options_load(decode_options *d, const crnn_model *model, const char *
         return 1;
     }
     d->params.lexicon = d->lexicon;
+    if (d->lm_name && !(d->lm = crnn_lm_load_named(d->lm_name, CRNN_LM_ORDER, &err))) {
+        if (d->lm_given) {
+            fprintf(stderr, "%s: --lm: %s\n", prog, err.message);
+            return 1;
+        }
+        /* the default, where the word list was not installed: say so once, read without */
+        fprintf(stderr, "%s: note: reading without the English character model (%s; --lm "
+                "off says so)\n", prog, err.message);
+    }
+    d->params.lm = d->lm;
     if (d->n_patterns) {
         if (!(d->pattern = crnn_pattern_compile(d->patterns, d->n_patterns, &err))) {
             fprintf(stderr, "%s: --pattern: %s\n", prog, err.message);
@@ -265,6 +292,7 @@ void decode_options_free(decode_options *d) {
         free(e);
     }
     crnn_lexicon_free(d->lexicon);
+    crnn_lm_free(d->lm);
     crnn_lexicon_map_free(d->map);
     crnn_pattern_free(d->pattern);
     free(d->allow);

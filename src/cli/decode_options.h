@@ -26,7 +26,10 @@ enum {
     DECODE_OPT_ROTATE,
     DECODE_OPT_REREAD,
     DECODE_OPT_EXPLAIN,
-    DECODE_OPT_LAST = DECODE_OPT_EXPLAIN
+    DECODE_OPT_LM,
+    DECODE_OPT_LM_WEIGHT,
+    DECODE_OPT_LM_BONUS,
+    DECODE_OPT_LAST = DECODE_OPT_LM_BONUS
 };
 
 #define DECODE_LONG_OPTIONS                                                                     \
@@ -43,7 +46,10 @@ enum {
         {"min-confidence", required_argument, 0, DECODE_OPT_MIN_CONFIDENCE},                    \
         {"rotate", required_argument, 0, DECODE_OPT_ROTATE},                                    \
         {"reread", required_argument, 0, DECODE_OPT_REREAD},                                    \
-        {"explain", required_argument, 0, DECODE_OPT_EXPLAIN}
+        {"explain", required_argument, 0, DECODE_OPT_EXPLAIN},                                  \
+        {"lm", required_argument, 0, DECODE_OPT_LM},                                            \
+        {"lm-weight", required_argument, 0, DECODE_OPT_LM_WEIGHT},                              \
+        {"lm-bonus", required_argument, 0, DECODE_OPT_LM_BONUS}
 
 #define DECODE_IS_OPTION(c) ((c) >= DECODE_OPT_BEAM && (c) <= DECODE_OPT_LAST)
 
@@ -53,6 +59,12 @@ enum {
 #define DECODE_MARGIN_TEXT DECODE_STRINGIFY(CRNN_DEFAULT_LEXICON_MARGIN)
 
 #define DECODE_OPTIONS_HELP                                                                     \
+    "      --lm NAME|FILE|off\n"                                                              \
+    "                       the character language model weighed into the free text: one\n" \
+    "                       built from a word list (one per line); NAME 'en' (the default):\n"\
+    "                       the 100k English words; off: the network alone (best path)\n"   \
+    "      --lm-weight X    its weight against the network's log-probability (default 0.3)\n"\
+    "      --lm-bonus X     nats added a character, against short readings (default 0.5)\n" \
     "      --beam N         prefix beam search N prefixes wide (1..1024), not best path\n"    \
     "      --allow CHARS    emit only these characters: 'A-Z0-9', '\\d.,' (ranges, \\d \\w\n"  \
     "                       \\s, '-' first or last); the others are masked before decoding\n"  \
@@ -101,6 +113,9 @@ typedef struct {
     char *allow, *deny; /* --allow / --deny / --digits, accumulated */
     crnn_pattern *pattern;
     crnn_lexicon *lexicon;
+    const char *lm_name; /* --lm: a word list's name or path, NULL for off */
+    int lm_given;        /* --lm was on the command line (else a missing 'en' is a note) */
+    crnn_lm *lm;
     crnn_lexicon_map *map;
     /* --lexicon-per-image: one parameter set per distinct lexicon, created on first use, so
        that images sharing a list share network batches */

@@ -197,7 +197,7 @@ static crnn_status choose_pattern_text(constrained_workspace *w, const crnn_mode
         if (!w->beam && !(w->beam = prefix_beam_new()))
             return set_error(err, CRNN_ERR_NOMEM, "out of memory decoding");
         int nb = prefix_beam_decode(w->beam, lp, T, C, PATTERN_BEAM_WIDTH, &w->edges,
-                                    PATTERN_BEAM_PER_STATE, w->beam_labels, T, NULL);
+                                    PATTERN_BEAM_PER_STATE, NULL, w->beam_labels, T, NULL);
         if (nb == -1) return set_error(err, CRNN_ERR_NOMEM, "out of memory in beam search");
         /* a text too long to score exactly is no candidate (CRNN_DECODE_MAX_LATTICE) */
         if (nb >= 0 && (double)T * (2.0 * nb + 1) <= (double)CRNN_DECODE_MAX_LATTICE) {

@@ -1,7 +1,8 @@
 /* decoder.c — the order of a decoding (see crnn.h, "Decoding"):
 
    1. mask: classes outside params.allow, or in params.deny, get probability 0 (class_mask.c);
-   2. the free text: best path (default) or prefix beam search, on the masked frames;
+   2. the free text: best path (default) or prefix beam search, on the masked frames; with a
+      character language model (params.lm), a beam search that weighs it in;
    3. with a lexicon or a pattern, the most probable text within it (constrained.c), kept
       unless it is more than params.lexicon_margin nats less probable than the free text;
    4. the confidence: p(text | image), the CTC probability of the text returned summed over
@@ -22,6 +23,7 @@
 #include "decode/frames.h"
 #include "decode/prefix_beam.h"
 #include "lexicon/lexicon.h"
+#include "lm/charlm.h"
 #include "util/util.h"
 
 struct decode_workspace {
@@ -34,6 +36,8 @@ struct decode_workspace {
     prefix_beam *beam;
     class_mask mask;
     constrained_workspace *constrained;
+    const crnn_model *lm_model; /* the model lm_symbol was made for */
+    uint8_t *lm_symbol;         /* per class: the language model's symbol of its character */
 };
 
 decode_workspace *decode_workspace_new(void) { return calloc(1, sizeof(decode_workspace)); }
@@ -51,6 +55,7 @@ void decode_workspace_free(decode_workspace *dw) {
     prefix_beam_free(dw->beam);
     class_mask_free(&dw->mask);
     constrained_workspace_free(dw->constrained);
+    free(dw->lm_symbol);
     free(dw);
 }
 
@@ -97,6 +102,9 @@ static crnn_status check_settings(const crnn_params *p, crnn_error *err) {
     if (p->rotate != CRNN_ROTATE_AUTO && p->rotate != CRNN_ROTATE_NONE)
         return set_error(err, CRNN_ERR_ARG, "rotate %d is neither CRNN_ROTATE_AUTO nor "
                          "CRNN_ROTATE_NONE", p->rotate);
+    if (p->lm && !(p->lm_weight >= 0 && isfinite(p->lm_weight) && isfinite(p->lm_bonus)))
+        return set_error(err, CRNN_ERR_ARG, "lm_weight %g (must be ≥ 0) or lm_bonus %g is not "
+                         "usable", (double)p->lm_weight, (double)p->lm_bonus);
     if (isnan(p->lexicon_margin))
         return set_error(err, CRNN_ERR_ARG, "lexicon_margin is not a number");
     return CRNN_OK;
@@ -182,10 +190,23 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
     /* ---- the free text ---- */
     int n = -1;
     double free_lp;
-    if (params->decoder == CRNN_DECODE_BEAM) {
+    lm_fusion fusion = {params->lm, NULL, params->lm_weight, params->lm_bonus};
+    if (params->lm) {
+        if (dw->lm_model != m) {
+            uint8_t *sym = realloc(dw->lm_symbol, (size_t)C);
+            if (!sym) return out_of_memory(err);
+            dw->lm_symbol = sym;
+            for (int k = 0; k < C; k++) sym[k] = (uint8_t)(k ? charlm_symbol(m->charset[k]) : 0);
+            dw->lm_model = m;
+        }
+        fusion.symbol = dw->lm_symbol;
+    }
+    if (params->decoder == CRNN_DECODE_BEAM || params->lm) {
+        const int width = params->decoder == CRNN_DECODE_BEAM ? params->beam_width
+                                                              : CRNN_LM_BEAM_WIDTH;
         if (!dw->beam && !(dw->beam = prefix_beam_new())) return out_of_memory(err);
-        n = prefix_beam_decode(dw->beam, lp, T, C, params->beam_width, NULL, 0, dw->labels, T,
-                               NULL);
+        n = prefix_beam_decode(dw->beam, lp, T, C, width, NULL, 0, params->lm ? &fusion : NULL,
+                               dw->labels, T, NULL);
         if (n < 0) return set_error(err, CRNN_ERR_NOMEM, "out of memory in beam search");
         if (lattice_too_large(T, n)) {
             n = -1; /* too long to score: best path's text instead */

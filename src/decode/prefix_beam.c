@@ -16,10 +16,13 @@
 #include <string.h>
 
 #include "decode/prefix_beam.h"
+#include "lm/charlm.h"
 
 typedef struct {
     int parent, label, len;
-    int state; /* under a pattern: its state after this prefix */
+    int state;        /* under a pattern: its state after this prefix */
+    uint32_t context; /* with a language model: its context after this prefix */
+    double lm;        /* and weight × log p_lm + bonus × len of the prefix */
 } pnode;
 
 struct prefix_beam {
@@ -44,6 +47,7 @@ struct prefix_beam {
     int cap_states;
     struct ranked *ranked; /* under a pattern: the touched nodes, best first */
     int cap_ranked;
+    const lm_fusion *fusion; /* of the decoding under way, or NULL */
 };
 
 prefix_beam *prefix_beam_new(void) { return calloc(1, sizeof(prefix_beam)); }
@@ -132,7 +136,17 @@ static int child_of(prefix_beam *b, int parent, int label, int state) {
     }
     if (b->n_nodes == b->cap_nodes && !grow_nodes(b)) return -1;
     int id = b->n_nodes++;
-    b->nodes[id] = (pnode){parent, label, b->nodes[parent].len + 1, state};
+    const pnode *up = &b->nodes[parent];
+    pnode nd = {parent, label, up->len + 1, state, 0, 0};
+    const lm_fusion *f = b->fusion;
+    if (f) { /* a letter continues the word; anything else ends it (if one was begun) */
+        const int symbol = f->symbol[label];
+        double lp = 0;
+        if (symbol || up->context & 31) lp = charlm_log_prob(f->lm, up->context, symbol);
+        nd.context = charlm_next_context(f->lm, up->context, symbol);
+        nd.lm = up->lm + f->weight * lp + f->bonus;
+    }
+    b->nodes[id] = nd;
     b->stamp[id] = 0;
     b->hkey[j] = key;
     b->hval[j] = id;
@@ -233,9 +247,14 @@ static int keep_likeliest_classes(prefix_beam *b, int nc) {
     return kept;
 }
 
-/* Heap order: a is "worse" than b (lower total; on a tie, the later-created node). */
+/* Heap order: a is "worse" than b (lower total, with the language model's score when there
+   is one; on a tie, the later-created node). */
 static int worse(const prefix_beam *b, int x, int y) {
     double tx = b->npb[x] + b->npnb[x], ty = b->npb[y] + b->npnb[y];
+    if (b->fusion) {
+        tx = log(tx) + b->nodes[x].lm;
+        ty = log(ty) + b->nodes[y].lm;
+    }
     return tx < ty || (tx == ty && x > y);
 }
 
@@ -303,9 +322,19 @@ static int keep_best_per_state(prefix_beam *b, int n_touched, int width, int per
     return n;
 }
 
+/* With a language model, the score a finished prefix is chosen by: its last word closed. */
+static double final_score(const prefix_beam *b, int node, double total) {
+    const lm_fusion *f = b->fusion;
+    if (!f) return total;
+    const pnode *nd = &b->nodes[node];
+    double end = nd->context & 31 ? f->weight * charlm_log_prob(f->lm, nd->context, 0) : 0;
+    return log(total) + nd->lm + end;
+}
+
 int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
-                       const pattern_edges *pattern, int per_state, int *labels, int max,
-                       double *log_prob) {
+                       const pattern_edges *pattern, int per_state, const lm_fusion *fusion,
+                       int *labels, int max, double *log_prob) {
+    b->fusion = pattern ? NULL : fusion;
     if (width < 1) width = 1;
     if (width > PREFIX_BEAM_MAX_WIDTH) width = PREFIX_BEAM_MAX_WIDTH;
     if (per_state < 1) per_state = 1;
@@ -340,7 +369,7 @@ int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
     b->hcount = 0;
     if (b->hcap) memset(b->hkey, 0, sizeof(uint64_t) * b->hcap);
     if (!b->cap_nodes && !grow_nodes(b)) return -1;
-    b->nodes[0] = (pnode){-1, 0, 0, pattern ? pattern->start : 0};
+    b->nodes[0] = (pnode){-1, 0, 0, pattern ? pattern->start : 0, 0, 0};
     b->stamp[0] = 0;
     b->n_nodes = 1;
     int n_beam = 1;
@@ -411,7 +440,8 @@ int prefix_beam_decode(prefix_beam *b, const float *lp, int T, int C, int width,
     int bi = -1;
     for (int i = 0; i < n_beam; i++) {
         if (pattern && !pattern_edges_accepting(pattern, b->nodes[b->beam[i]].state)) continue;
-        double ti = b->pb[i] + b->pnb[i], tb = bi < 0 ? -1 : b->pb[bi] + b->pnb[bi];
+        double ti = final_score(b, b->beam[i], b->pb[i] + b->pnb[i]);
+        double tb = bi < 0 ? -INFINITY : final_score(b, b->beam[bi], b->pb[bi] + b->pnb[bi]);
         if (bi < 0 || ti > tb || (ti == tb && b->beam[i] < b->beam[bi])) bi = i;
     }
     if (bi < 0) {

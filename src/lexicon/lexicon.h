@@ -22,6 +22,11 @@ struct crnn_lexicon {
     bktree bk;            /* over the folded words: one tree serves both case modes */
 };
 
+/* The file a lexicon name or path stands for (crnn_lexicon_load_named's rules), written to
+   buf; NULL with err set if a name is not found. */
+const char *lexicon_named_path(const char *name_or_path, char *buf, size_t cap,
+                               crnn_error *err);
+
 /* Simple case folding of one code point (Latin, Greek, Cyrillic); others unchanged. */
 uint32_t casefold(uint32_t cp);
 

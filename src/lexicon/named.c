@@ -1,5 +1,6 @@
 /* named.c — lexicons by name ("en"): the word lists that come with ocr-crnn, found in the
-   source tree or where they were installed, so that `--lexicon en` works anywhere. */
+   source tree or where they were installed, so that `--lexicon en` (and the character model
+   built from the same list, `--lm en`) works anywhere. */
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,23 +16,35 @@ static int is_name(const char *s) {
     return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
-crnn_lexicon *crnn_lexicon_load_named(const char *name_or_path, crnn_error *err) {
+const char *lexicon_named_path(const char *name_or_path, char *buf, size_t cap,
+                               crnn_error *err) {
     if (!name_or_path) {
-        set_error(err, CRNN_ERR_ARG, "crnn_lexicon_load_named: no name");
+        set_error(err, CRNN_ERR_ARG, "no lexicon name");
         return NULL;
     }
     struct stat st;
     /* A file of that name in the current folder wins: a path is what the user meant. */
-    if (!is_name(name_or_path) || stat(name_or_path, &st) == 0)
-        return crnn_lexicon_load(name_or_path, err);
+    if (!is_name(name_or_path) || stat(name_or_path, &st) == 0) {
+        if (strlen(name_or_path) >= cap) {
+            set_error(err, CRNN_ERR_ARG, "%.200s...: path too long", name_or_path);
+            return NULL;
+        }
+        return strcpy(buf, name_or_path);
+    }
     /* the same relative path in the source tree and under share/ocr-crnn */
-    char rel[LEXICON_NAME_MAX + 16], path[PATH_MAX + 128];
+    char rel[LEXICON_NAME_MAX + 16];
     snprintf(rel, sizeof rel, "lexicons/%s.txt", name_or_path);
-    if (!data_file_find(rel, rel, path, sizeof path)) {
+    if (!data_file_find(rel, rel, buf, cap)) {
         set_error(err, CRNN_ERR_IO,
                   "%s: no such file, and no lexicon of that name comes with ocr-crnn (looked "
                   "for %s beside the program and in %s)", name_or_path, rel, data_dir());
         return NULL;
     }
+    return buf;
+}
+
+crnn_lexicon *crnn_lexicon_load_named(const char *name_or_path, crnn_error *err) {
+    char path[PATH_MAX + 128];
+    if (!lexicon_named_path(name_or_path, path, sizeof path, err)) return NULL;
     return crnn_lexicon_load(path, err);
 }

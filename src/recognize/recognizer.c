@@ -87,6 +87,9 @@ crnn_params crnn_default_params(void) {
     p.split_lines = 1;
     p.rotate = CRNN_ROTATE_AUTO;
     p.reread_below = CRNN_DEFAULT_REREAD_BELOW;
+    p.lm = NULL;
+    p.lm_weight = CRNN_DEFAULT_LM_WEIGHT;
+    p.lm_bonus = CRNN_DEFAULT_LM_BONUS;
     return p;
 }
 
