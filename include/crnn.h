@@ -430,7 +430,9 @@ crnn_lexicon *crnn_lexicon_load(const char *path, crnn_error *err);
    name is a word of letters, digits, '_' and '-' that is not a file in the current folder;
    NAME is looked for as lexicons/NAME.txt in the running program's (or the shared library's)
    parent folder (a build tree), then as share/ocr-crnn/lexicons/NAME.txt there and in the
-   prefix the library was built for. Anything else is loaded as a path. */
+   prefix the library was built for. Anything else is loaded as a path. Where "en" is in
+   none of those places, the copy built into the library is used: a program copied alone
+   still has it. */
 crnn_lexicon *crnn_lexicon_load_named(const char *name_or_path, crnn_error *err);
 /* The same from n strings (NUL-terminated UTF-8, same rules as lines of a file). */
 crnn_lexicon *crnn_lexicon_from_words(const char *const *words, int n, crnn_error *err);

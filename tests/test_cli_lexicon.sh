@@ -79,12 +79,15 @@ printf 'a\0b\n' > binary.txt
 check "--lm not a word list: named" has "$(R --lm binary.txt img 2>&1)" "binary.txt: not a word list"
 check "--lm-weight -1: usage error" [ "$(status R --lm-weight -1 img)" == 2 ]
 check "--lm-bonus x: usage error" [ "$(status R --lm-bonus x img)" == 2 ]
-# the program and eval where the English list is not installed: a note, then read without it
+# a program copied alone carries the English list: the character model and --lexicon en
+# work, with no note, and give what the program beside lexicons/en.txt gives
 mkdir -p lonely/bin
 cp "$OCR" lonely/bin/ocr-crnn
 err=$(lonely/bin/ocr-crnn --model "$M" -q img/000000000.png 2>&1 >/dev/null)
-check "no English word list: a note" has "$err" "reading without the English character model"
-check "no English word list: still reads" quiet lonely/bin/ocr-crnn --model "$M" -q --lm off img/000000000.png
+check "copied alone: no note about the English list" same "$err" ""
+check "copied alone: the same readings" same "$(lonely/bin/ocr-crnn --model "$M" -q img)" "$(R img)"
+check "copied alone: --lexicon en" same "$(lonely/bin/ocr-crnn --model "$M" -q --lexicon en img)" \
+    "$(R --lexicon en img)"
 
 # --explain
 check "--explain writes a PNG" quiet R --lexicon words.txt --explain ex.png img/000000000.png

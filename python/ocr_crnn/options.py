@@ -69,7 +69,7 @@ _default_lm = []  # built once, on first use: [LanguageModel] or [None] where 'e
 
 
 def default_lm():
-    """The English character model, or None where its word list is not installed."""
+    """The English character model (None only if the library was built without its list)."""
     if not _default_lm:
         try:
             _default_lm.append(LanguageModel("en"))

@@ -152,6 +152,7 @@ int cmd_eval(int argc, char **argv) {
     if (!ds) {
         fprintf(stderr, "ocr-crnn eval: %s\n", err.message);
         crnn_model_free(model);
+        decode_options_free(&dopt);
         return 1;
     }
     validation_set v;
@@ -159,6 +160,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "ocr-crnn eval: %s\n", err.message);
         dataset_close(ds);
         crnn_model_free(model);
+        decode_options_free(&dopt);
         return 1;
     }
     dataset_close(ds);

@@ -180,21 +180,12 @@ fail:
     return NULL;
 }
 
-crnn_lexicon *crnn_lexicon_load(const char *path, crnn_error *err) {
-    if (!path) {
-        set_error(err, CRNN_ERR_ARG, "crnn_lexicon_load: no path");
-        return NULL;
-    }
-    unsigned char *data;
-    size_t size;
-    if (read_file(path, CRNN_LEXICON_MAX_FILE_BYTES, &data, &size, err) != CRNN_OK) return NULL;
+crnn_lexicon *lexicon_parse(const char *s, size_t size, const char *path, crnn_error *err) {
     lexicon_builder *b = lexicon_builder_new();
     if (!b) {
-        free(data);
         set_error(err, CRNN_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    const char *s = (const char *)data;
     size_t pos = 0;
     if (size >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) pos = 3; /* a byte-order mark */
     char where[600];
@@ -206,25 +197,37 @@ crnn_lexicon *crnn_lexicon_load(const char *path, crnn_error *err) {
         if (len > CRNN_LEXICON_MAX_LINE_BYTES) {
             set_error(err, CRNN_ERR_LIMIT, "%s: line of %zu bytes, limit is %d", where, len,
                       CRNN_LEXICON_MAX_LINE_BYTES);
-            goto fail;
+            lexicon_builder_free(b);
+            return NULL;
         }
         if (memchr(s + pos, 0, len)) {
             set_error(err, CRNN_ERR_FORMAT, "%s: NUL byte (not a text file?)", where);
-            goto fail;
+            lexicon_builder_free(b);
+            return NULL;
         }
         size_t i = pos;
         while (i < pos + len && (s[i] == ' ' || s[i] == '\t')) i++;
         if (i < pos + len && s[i] != '#' &&
-            lexicon_builder_add(b, s + pos, len, where, err) != CRNN_OK)
-            goto fail;
+            lexicon_builder_add(b, s + pos, len, where, err) != CRNN_OK) {
+            lexicon_builder_free(b);
+            return NULL;
+        }
         pos = end + 1;
     }
-    free(data);
     return lexicon_builder_finish(b, path, err);
-fail:
+}
+
+crnn_lexicon *crnn_lexicon_load(const char *path, crnn_error *err) {
+    if (!path) {
+        set_error(err, CRNN_ERR_ARG, "crnn_lexicon_load: no path");
+        return NULL;
+    }
+    unsigned char *data;
+    size_t size;
+    if (read_file(path, CRNN_LEXICON_MAX_FILE_BYTES, &data, &size, err) != CRNN_OK) return NULL;
+    crnn_lexicon *lex = lexicon_parse((const char *)data, size, path, err);
     free(data);
-    lexicon_builder_free(b);
-    return NULL;
+    return lex;
 }
 
 crnn_lexicon *crnn_lexicon_from_words(const char *const *words, int n, crnn_error *err) {

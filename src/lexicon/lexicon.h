@@ -22,10 +22,21 @@ struct crnn_lexicon {
     bktree bk;            /* over the folded words: one tree serves both case modes */
 };
 
+/* A lexicon from the bytes of a file (crnn_lexicon_load's rules); path names it in errors. */
+crnn_lexicon *lexicon_parse(const char *text, size_t size, const char *path, crnn_error *err);
+
+/* The English list (lexicons/en.txt) as built into the library, for when the file is not
+   where the name "en" is looked for: a program copied alone still has it. */
+extern const unsigned char lexicon_en_data[];
+extern const size_t lexicon_en_size;
+#define LEXICON_BUILTIN_NAME "en"
+
 /* The file a lexicon name or path stands for (crnn_lexicon_load_named's rules), written to
    buf; NULL with err set if a name is not found. */
 const char *lexicon_named_path(const char *name_or_path, char *buf, size_t cap,
                                crnn_error *err);
+/* Whether name_or_path is "en" and the built-in copy is there to fall back on. */
+int lexicon_is_builtin(const char *name_or_path);
 
 /* Simple case folding of one code point (Latin, Greek, Cyrillic); others unchanged. */
 uint32_t casefold(uint32_t cp);

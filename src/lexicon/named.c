@@ -43,8 +43,16 @@ const char *lexicon_named_path(const char *name_or_path, char *buf, size_t cap,
     return buf;
 }
 
+int lexicon_is_builtin(const char *name_or_path) {
+    struct stat st;
+    return name_or_path && !strcmp(name_or_path, LEXICON_BUILTIN_NAME) && lexicon_en_size > 0 &&
+           stat(name_or_path, &st) != 0;
+}
+
 crnn_lexicon *crnn_lexicon_load_named(const char *name_or_path, crnn_error *err) {
     char path[PATH_MAX + 128];
-    if (!lexicon_named_path(name_or_path, path, sizeof path, err)) return NULL;
-    return crnn_lexicon_load(path, err);
+    if (lexicon_named_path(name_or_path, path, sizeof path, err))
+        return crnn_lexicon_load(path, err);
+    if (!lexicon_is_builtin(name_or_path)) return NULL;
+    return lexicon_parse((const char *)lexicon_en_data, lexicon_en_size, "en (built in)", err);
 }

@@ -326,6 +326,9 @@ crnn_lm *crnn_lm_load(const char *path, int order, crnn_error *err) {
 
 crnn_lm *crnn_lm_load_named(const char *name_or_path, int order, crnn_error *err) {
     char path[PATH_MAX + 128];
-    if (!lexicon_named_path(name_or_path, path, sizeof path, err)) return NULL;
-    return crnn_lm_load(path, order, err);
+    if (lexicon_named_path(name_or_path, path, sizeof path, err))
+        return crnn_lm_load(path, order, err);
+    if (!lexicon_is_builtin(name_or_path)) return NULL;
+    return charlm_build((const char *)lexicon_en_data, lexicon_en_size, order, "en (built in)",
+                        err);
 }
