@@ -225,6 +225,23 @@ def test_lexicons(rec):
 
 
 @needs_model
+def test_language_model(rec, tmp_path):
+    sven = PATHS[TEXTS.index("Sven")]
+    # the English model by default, the network alone with lm=None; a sure reading is the same
+    assert rec.recognize(sven).text == rec.recognize(sven, lm=None).text == "Sven"
+    own = ocr_crnn.LanguageModel(["Sven", "Oven"], order=3)
+    assert rec.recognize(sven, lm=own, lm_weight=1.0, lm_bonus=0).text == "Sven"
+    with pytest.raises(ocr_crnn.Error, match="nowhere.txt"):
+        rec.recognize(sven, lm=str(tmp_path / "nowhere.txt"))
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"ab\0cd\n")
+    with pytest.raises(ocr_crnn.Error, match="not a word list"):
+        ocr_crnn.LanguageModel(str(binary))
+    with pytest.raises(ocr_crnn.Error):
+        rec.recognize(sven, lm_weight=-1)
+
+
+@needs_model
 def test_options_given_once(rec):
     with ocr_crnn.Recognizer(allow="0-9", min_confidence=0.5) as digits:
         r = digits.recognize(PATHS[TEXTS.index("HUMPY")])
