@@ -72,12 +72,15 @@ check "client: a missing image fails" test $? -eq 1
 check "client: the library's message names the file and the reason" same \
     "$(tail -n 1 <<<"$out")" "error: $T/nothing.png: cannot open: No such file or directory	error: $T/nothing.png: cannot open: No such file or directory"
 
-# The installed program, copied alone to an empty folder: the built-in model.
+# The installed program, copied alone to an empty folder: the built-in model and word list.
 mkdir "$T/alone" && cp "$P/bin/ocr-crnn" "$T/alone/" && cd "$T/alone" || exit 1
 out=$(./ocr-crnn "${images[0]}")
 check "ocr-crnn alone: reads a sample" same "$out" "$(head -n 1 "$REPO/samples/labels.tsv" | cut -f 2)"
-out=$(./ocr-crnn --lexicon en "${images[0]}" 2>&1)
-check "ocr-crnn alone: no lexicon 'en' beside it, said so" same "$?:$(grep -c "en: no such file, and no lexicon of that name" <<<"$out")" "1:1"
+out=$(./ocr-crnn --lexicon en --tsv "${images[@]}" 2>&1)
+check "ocr-crnn alone: --lexicon en is the copy built in, the same words" same "$?:$out" \
+    "0:$(./ocr-crnn --lexicon "$REPO/lexicons/en.txt" --tsv "${images[@]}" 2>&1)"
+out=$(./ocr-crnn --lexicon fr "${images[0]}" 2>&1)
+check "ocr-crnn alone: a name that is not built in, said so" same "$?:$(grep -c "fr: no such file, and no lexicon of that name" <<<"$out")" "1:1"
 # In its installed place: the installed lexicon by name, as the source tree's file.
 out=$("$P/bin/ocr-crnn" --lexicon en --tsv "${images[@]}" 2>&1)
 check "installed ocr-crnn: --lexicon en is lexicons/en.txt" same "$out" \
