@@ -455,6 +455,8 @@ int crnn_lexicon_find(const crnn_lexicon *lexicon, const char *word);
    sure of, names and codes, stays. result.log_prob stays the network's log p(text | image).
    Built when loaded (about 40 ms for the 100k English words); immutable, shared by any
    number of threads and recognizers. Lexicons and patterns apply after it, to the frames. */
+#define CRNN_LM_MAX_FILE_BYTES (32u << 20) /* a word list for the model: counting takes
+                                             8 bytes a letter */
 crnn_lm *crnn_lm_load(const char *path, int order, crnn_error *err);
 /* A word list by name ("en", lexicons/en.txt; crnn_lexicon_load_named's rules) or path. */
 crnn_lm *crnn_lm_load_named(const char *name_or_path, int order, crnn_error *err);

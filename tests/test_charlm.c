@@ -148,6 +148,11 @@ static void test_bad_lists(void) {
     CHECK(!crnn_lm_load(path, 6, &err) && strstr(err.message, "no words"));
     snprintf(none, sizeof none, "%s/missing.txt", dir);
     CHECK(!crnn_lm_load(none, 6, &err) && err.code == CRNN_ERR_IO && strstr(err.message, none));
+    /* a corpus too large to count is refused before it is read */
+    f = fopen(path, "wb");
+    CHECK(f && fseek(f, (long)CRNN_LM_MAX_FILE_BYTES, SEEK_SET) == 0 && fputc('a', f) == 'a');
+    fclose(f);
+    CHECK(!crnn_lm_load(path, 6, &err) && err.code == CRNN_ERR_LIMIT && strstr(err.message, path));
     CHECK(!crnn_lm_load_named("no-such-list", 6, &err) && strstr(err.message, "no-such-list"));
     const char *w[] = {"word"};
     CHECK(!crnn_lm_from_words(w, 1, 1, &err) && err.code == CRNN_ERR_ARG);

@@ -299,6 +299,11 @@ crnn_lm *charlm_build(const char *text, size_t size, int order, const char *name
 crnn_lm *crnn_lm_from_words(const char *const *words, int n, int order, crnn_error *err) {
     size_t size = 0;
     for (int i = 0; i < n; i++) size += strlen(words[i]) + 1;
+    if (size > CRNN_LM_MAX_FILE_BYTES) {
+        set_error(err, CRNN_ERR_LIMIT, "word list of %zu bytes, limit is %u", size,
+                  CRNN_LM_MAX_FILE_BYTES);
+        return NULL;
+    }
     char *text = malloc(size + 1), *p = text;
     if (!text) {
         set_error(err, CRNN_ERR_NOMEM, "out of memory for the word list");
@@ -318,7 +323,7 @@ crnn_lm *crnn_lm_from_words(const char *const *words, int n, int order, crnn_err
 crnn_lm *crnn_lm_load(const char *path, int order, crnn_error *err) {
     unsigned char *data;
     size_t size;
-    if (read_file(path, CRNN_LEXICON_MAX_FILE_BYTES, &data, &size, err) != CRNN_OK) return NULL;
+    if (read_file(path, CRNN_LM_MAX_FILE_BYTES, &data, &size, err) != CRNN_OK) return NULL;
     crnn_lm *lm = charlm_build((const char *)data, size, order, path, err);
     free(data);
     return lm;
