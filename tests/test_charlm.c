@@ -161,6 +161,63 @@ static void test_bad_lists(void) {
     rmdir(dir);
 }
 
+/* The tables as bytes and back give the same model; damaged bytes are refused. */
+static void test_table(void) {
+    random_words(50, "abcdez");
+    crnn_lm *lm = build(5);
+    if (!lm) return;
+    unsigned char *bytes = NULL;
+    size_t size = 0;
+    crnn_error err;
+    CHECK(charlm_table_write(lm, &bytes, &size, &err) == CRNN_OK);
+    crnn_lm *back = charlm_table_read(bytes, size, "test", &err);
+    CHECK_MSG(back != NULL, "%s", back ? "" : err.message);
+    for (int i = 0; back && i < 4000; i++) {
+        uint32_t ctx = (uint32_t)test_randint(0, (1 << 20) - 1);
+        if (i % 2) ctx &= 0x0f7bdef; /* symbols 0..15: mostly seen ones */
+        int c = test_randint(0, CHARLM_SYMBOLS - 1);
+        CHECK(charlm_log_prob(back, ctx, c) == charlm_log_prob(lm, ctx, c));
+    }
+    crnn_lm_free(back);
+    unsigned char *bad = malloc(size + 4);
+    memcpy(bad, bytes, size);
+    bad[0] = 'X';
+    CHECK(!charlm_table_read(bad, size, "test", &err) && strstr(err.message, "test: not a"));
+    memcpy(bad, bytes, size);
+    CHECK(!charlm_table_read(bad, size - 1, "test", &err) && err.code == CRNN_ERR_FORMAT);
+    CHECK(!charlm_table_read(bad, size / 2, "test", &err) && strstr(err.message, "truncated"));
+    memset(bad + size, 0, 4);
+    CHECK(!charlm_table_read(bad, size + 4, "test", &err) && strstr(err.message, "after"));
+    bad[size - 1 - (size - 1) % 4 - 4] = 200; /* damage near the end */
+    crnn_lm *odd = charlm_table_read(bad, size, "test", &err);
+    crnn_lm_free(odd); /* refused or not, never read out of bounds (ASan) */
+    free(bad);
+    free(bytes);
+    crnn_lm_free(lm);
+}
+
+/* "en" is the tables the build counted from lexicons/en.txt: the same model as counting the
+   file now. */
+static void test_builtin_english(void) {
+    crnn_error err;
+    crnn_lm *table = crnn_lm_load_named("en", CRNN_LM_ORDER, &err);
+    crnn_lm *counted = crnn_lm_load("lexicons/en.txt", CRNN_LM_ORDER, &err);
+    CHECK(table && counted);
+    for (int i = 0; table && counted && i < 20000; i++) {
+        uint32_t ctx = 0;
+        for (int k = 0, len = test_randint(0, CRNN_LM_ORDER - 1); k < len; k++)
+            ctx = ctx << 5 | (uint32_t)test_randint(1, 26);
+        int c = test_randint(0, CHARLM_SYMBOLS - 1);
+        CHECK(charlm_log_prob(table, ctx, c) == charlm_log_prob(counted, ctx, c));
+    }
+    crnn_lm_free(table);
+    crnn_lm_free(counted);
+    /* another order than the tables' is counted from the list */
+    crnn_lm *four = crnn_lm_load_named("en", 4, &err);
+    CHECK(four && charlm_order(four) == 4);
+    crnn_lm_free(four);
+}
+
 /* ---- fusion: beam search against every text the frames can spell ---- */
 
 static const uint32_t CHARSET[] = {0, 'a', 'B', ' '}; /* a letter in each case, a space */
@@ -291,6 +348,58 @@ static void test_zero_weight(void) {
     crnn_lm_free(lm);
 }
 
+/* With best path (the default decoder), the model weighs in only where the network is unsure:
+   a best path of p(text) ≥ CRNN_LM_UNSURE_BELOW is the reading, whatever the model thinks;
+   below it, the reading is the model's beam search (CRNN_LM_BEAM_WIDTH wide). */
+static void test_unsure_only(void) {
+    const char *list[] = {"ab", "abba", "bab"};
+    crnn_error err;
+    crnn_lm *lm = crnn_lm_from_words(list, 3, 3, &err);
+    crnn_model m = fake_model();
+    decode_workspace *dw = decode_workspace_new();
+    static float lp[MAXT * NCS];
+    int sure = 0, unsure = 0, overruled_if_asked = 0;
+    for (int trial = 0; lm && trial < 400; trial++) {
+        int T = test_randint(2, MAXT);
+        const double peak = trial % 2 ? 12 : 3; /* confident frames, or not */
+        for (int t = 0; t < T; t++) {
+            double z = 0, v[NCS];
+            int top = test_randint(0, NCS - 1);
+            for (int k = 0; k < NCS; k++) z += v[k] = exp(k == top ? peak : test_uniform());
+            for (int k = 0; k < NCS; k++) lp[t * NCS + k] = (float)log(v[k] / z);
+        }
+        crnn_params plain = crnn_default_params(), with = plain, beam = plain;
+        with.lm = beam.lm = lm;
+        with.lm_weight = beam.lm_weight = 3;
+        beam.decoder = CRNN_DECODE_BEAM;
+        beam.beam_width = CRNN_LM_BEAM_WIDTH;
+        crnn_result a, b, c;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        memset(&c, 0, sizeof c);
+        CHECK(decode_frames(dw, &m, lp, T, NCS, &plain, &a, &err) == CRNN_OK);
+        CHECK(decode_frames(dw, &m, lp, T, NCS, &with, &b, &err) == CRNN_OK);
+        CHECK(decode_frames(dw, &m, lp, T, NCS, &beam, &c, &err) == CRNN_OK);
+        if (a.confidence >= CRNN_LM_UNSURE_BELOW) {
+            sure++;
+            CHECK_MSG(!strcmp(b.text, a.text), "sure '%s' (%g) became '%s'", a.text,
+                      (double)a.confidence, b.text);
+            overruled_if_asked += strcmp(c.text, a.text) != 0;
+        } else {
+            unsure++;
+            CHECK_MSG(!strcmp(b.text, c.text), "unsure: '%s', the model's beam '%s'", b.text,
+                      c.text);
+        }
+        crnn_result_free(&a);
+        crnn_result_free(&b);
+        crnn_result_free(&c);
+    }
+    CHECK_MSG(sure > 50 && unsure > 50, "%d sure, %d unsure", sure, unsure);
+    CHECK_MSG(overruled_if_asked > 0, "the model never disagreed with a sure reading");
+    decode_workspace_free(dw);
+    crnn_lm_free(lm);
+}
+
 /* The English list that comes with ocr-crnn (the tests run in the source tree): an English
    word is likelier than the same word misread by a letter. */
 static void test_english(void) {
@@ -321,8 +430,11 @@ int main(void) {
     RUN(test_probabilities);
     RUN(test_word_list);
     RUN(test_bad_lists);
+    RUN(test_table);
+    RUN(test_builtin_english);
     RUN(test_fusion_brute_force);
     RUN(test_zero_weight);
+    RUN(test_unsure_only);
     RUN(test_english);
     TEST_EXIT();
 }

@@ -201,7 +201,16 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
         }
         fusion.symbol = dw->lm_symbol;
     }
-    if (params->decoder == CRNN_DECODE_BEAM || params->lm) {
+    int beam = params->decoder == CRNN_DECODE_BEAM;
+    if (params->lm && !beam) {
+        /* The model is weighed in only where the network is unsure of its best path: what it
+           is sure of comes out as it is, and most crops cost no beam search. */
+        int sure_n = best_path_decode(lp, T, C, dw->labels, dw->conf, dw->start, T);
+        beam = !lattice_too_large(T, sure_n) &&
+               ctc_sequence_log_prob(lp, T, C, dw->labels, sure_n, dw->scratch) <
+                   log(CRNN_LM_UNSURE_BELOW);
+    }
+    if (beam) {
         const int width = params->decoder == CRNN_DECODE_BEAM ? params->beam_width
                                                               : CRNN_LM_BEAM_WIDTH;
         if (!dw->beam && !(dw->beam = prefix_beam_new())) return out_of_memory(err);

@@ -1,31 +1,12 @@
 /* charlm.c — the character n-gram model of charlm.h: counted from a word list with one radix
    sort per context length, stored as sorted tables, queried by backing off from the longest
    context. */
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "lexicon/lexicon.h"
 #include "lm/charlm.h"
 #include "util/util.h"
-
-/* The n-grams whose context has `length` symbols: contexts sorted, each with log(1 − λ) and
-   its run of (symbol, log p) pairs, symbols ascending. */
-typedef struct {
-    uint32_t *context;
-    float *log_backoff;
-    uint32_t *first; /* n_contexts + 1 */
-    uint8_t *symbol;
-    float *log_p;
-    int n_contexts, n_pairs;
-} level;
-
-struct crnn_lm {
-    int order;
-    level level[CHARLM_MAX_ORDER]; /* by context length 0 .. order − 1 */
-};
 
 int charlm_symbol(uint32_t cp) {
     if (cp >= 'a' && cp <= 'z') return (int)(cp - 'a') + 1;
@@ -38,7 +19,7 @@ int charlm_order(const crnn_lm *lm) { return lm->order; }
 static uint32_t context_mask(int length) { return (1u << (5 * length)) - 1; }
 
 /* The index of context c in lv, or -1. */
-static int find_context(const level *lv, uint32_t c) {
+static int find_context(const charlm_level *lv, uint32_t c) {
     int lo = 0, hi = lv->n_contexts - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
@@ -53,7 +34,7 @@ static int find_context(const level *lv, uint32_t c) {
 static float log_prob_from(const crnn_lm *lm, uint32_t context, int length, int symbol) {
     double acc = 0;
     for (int len = length; len >= 0; len--) {
-        const level *lv = &lm->level[len];
+        const charlm_level *lv = &lm->level[len];
         int i = find_context(lv, context & context_mask(len));
         if (i < 0) continue; /* never seen: λ = 0, all of it from the shorter context */
         for (uint32_t j = lv->first[i]; j < lv->first[i + 1]; j++)
@@ -110,7 +91,7 @@ static void radix_sort_pairs(uint32_t *key, uint32_t *count, uint32_t *tk, uint3
     }
 }
 
-static void level_free(level *lv) {
+static void level_free(charlm_level *lv) {
     free(lv->context);
     free(lv->log_backoff);
     free(lv->first);
@@ -128,7 +109,7 @@ void crnn_lm_free(crnn_lm *lm) {
    shorter levels being complete. */
 static int fill_level(crnn_lm *lm, int len, const uint32_t *key, const uint32_t *count,
                       size_t n) {
-    level *lv = &lm->level[len];
+    charlm_level *lv = &lm->level[len];
     int n_ctx = 0;
     for (size_t i = 0; i < n; i++) n_ctx += i == 0 || key[i] >> 5 != key[i - 1] >> 5;
     lv->context = malloc(sizeof(uint32_t) * (size_t)n_ctx);
@@ -139,7 +120,7 @@ static int fill_level(crnn_lm *lm, int len, const uint32_t *key, const uint32_t 
     if (!lv->context || !lv->log_backoff || !lv->first || !lv->symbol || !lv->log_p) return 0;
     lv->n_contexts = n_ctx;
     lv->n_pairs = (int)n;
-    const level *below = len ? &lm->level[len - 1] : NULL;
+    const charlm_level *below = len ? &lm->level[len - 1] : NULL;
     for (size_t i = 0, c = 0; i < n;) {
         size_t end = i;
         double total = 0;
@@ -329,11 +310,3 @@ crnn_lm *crnn_lm_load(const char *path, int order, crnn_error *err) {
     return lm;
 }
 
-crnn_lm *crnn_lm_load_named(const char *name_or_path, int order, crnn_error *err) {
-    char path[PATH_MAX + 128];
-    if (lexicon_named_path(name_or_path, path, sizeof path, err))
-        return crnn_lm_load(path, order, err);
-    if (!lexicon_is_builtin(name_or_path)) return NULL;
-    return charlm_build((const char *)lexicon_en_data, lexicon_en_size, order, "en (built in)",
-                        err);
-}

@@ -10,9 +10,9 @@
    How: interpolated Witten–Bell estimates over contexts of up to order − 1 symbols (Chen &
    Goodman 1998, §2.4): p(c | h) = λ_h · n(h c) / n(h) + (1 − λ_h) · p(c | h'), where h' is h
    without its oldest symbol, λ_h = n(h) / (n(h) + t(h)), t(h) the number of distinct symbols
-   seen after h, down to a uniform distribution over the 27 symbols. Built at load from a word
-   list (lexicons/en.txt, 100,000 words, takes tens of milliseconds); immutable afterwards,
-   so one model serves any number of threads. */
+   seen after h, down to a uniform distribution over the 27 symbols. Counted from a word list
+   (80 ms for lexicons/en.txt's 100,000 words, which the build does once: named.c, table.c);
+   immutable afterwards, so one model serves any number of threads. */
 #ifndef CRNN_CHARLM_H
 #define CRNN_CHARLM_H
 
@@ -24,6 +24,22 @@
 #define CHARLM_SYMBOLS 27 /* 0: the word boundary; 1..26: a..z */
 #define CHARLM_MAX_ORDER 6
 
+/* The n-grams whose context has one length: contexts sorted, each with log(1 − λ) and its
+   run of (symbol, log p) pairs, symbols ascending. */
+typedef struct {
+    uint32_t *context;
+    float *log_backoff;
+    uint32_t *first; /* n_contexts + 1 */
+    uint8_t *symbol;
+    float *log_p;
+    int n_contexts, n_pairs;
+} charlm_level;
+
+struct crnn_lm {
+    int order;
+    charlm_level level[CHARLM_MAX_ORDER]; /* by context length 0 .. order − 1 */
+};
+
 /* The symbol of a code point: 1..26 for a–z and A–Z, 0 for anything else (a boundary). */
 int charlm_symbol(uint32_t cp);
 
@@ -34,6 +50,13 @@ float charlm_log_prob(const crnn_lm *lm, uint32_t context, int symbol);
    read from `name` (for errors). order: 2..CHARLM_MAX_ORDER. */
 crnn_lm *charlm_build(const char *text, size_t size, int order, const char *name,
                       crnn_error *err);
+
+/* A model's tables as bytes (table.c): what the build embeds for the English list, so that
+   the program need not count it at start-up. Little-endian, as the machines it runs on. */
+crnn_status charlm_table_write(const crnn_lm *lm, unsigned char **out, size_t *size,
+                               crnn_error *err);
+crnn_lm *charlm_table_read(const unsigned char *data, size_t size, const char *name,
+                           crnn_error *err);
 
 /* n: contexts of up to n − 1 symbols (2..CHARLM_MAX_ORDER). */
 int charlm_order(const crnn_lm *lm);
