@@ -240,8 +240,10 @@ typedef struct {
     /* ---- the character language model: see "character language model" below ---- */
     const crnn_lm *lm;             /* NULL (the default), or the free text is found by a beam
                                       search (beam_width wide with CRNN_DECODE_BEAM, else
-                                      CRNN_LM_BEAM_WIDTH) that adds lm_weight × log p_lm(text)
-                                      + lm_bonus × characters to log p(text | image) */
+                                      CRNN_LM_BEAM_WIDTH, and then only where best path's
+                                      p(text) < CRNN_LM_UNSURE_BELOW) that adds lm_weight ×
+                                      log p_lm(text) + lm_bonus × characters to
+                                      log p(text | image) */
     float lm_weight;               /* default CRNN_DEFAULT_LM_WEIGHT; ≥ 0 */
     float lm_bonus;                /* nats a character; default CRNN_DEFAULT_LM_BONUS */
 } crnn_params;
@@ -454,8 +456,9 @@ int crnn_lexicon_find(const crnn_lexicon *lexicon, const char *word);
    and spaces end a word and are left to the network. With params.lm, the free text is the
    best of a prefix beam search scored by log p(text | image) + lm_weight × log p_lm(text) +
    lm_bonus × characters (shallow fusion): a reading the network is unsure of leans towards
-   letter sequences that occur in words ("Malaysla" → "Malaysia"), while text the network is
-   sure of, names and codes, stays. result.log_prob stays the network's log p(text | image).
+   letter sequences that occur in words ("ENGIYEERING" → "ENGINEERING"). With best path (the
+   default decoder) the search runs only where best path's reading has p(text | image) below
+   CRNN_LM_UNSURE_BELOW: what the network is sure of, names and codes included, stays. result.log_prob stays the network's log p(text | image).
    A word list is counted when loaded (about 80 ms for 100,000 words); the English one ("en")
    was counted when the library was built, and its tables come with the library. Immutable,
    shared by any number of threads and recognizers. Lexicons and patterns apply after it, to the frames. */
