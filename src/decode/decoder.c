@@ -171,6 +171,22 @@ static crnn_status reject_if_unsure(crnn_result *res, const crnn_params *p, crnn
     return CRNN_OK;
 }
 
+/* Best path's text into dw (labels, conf, start, and end when traced) and *log_prob its
+   probability; for a text too long to score, best path's own alignment, a lower bound, and
+   each run's peak frame as its end. -1 if out of memory. */
+static int best_path_reading(decode_workspace *dw, const float *lp, int T, int C, int traced,
+                             double *log_prob) {
+    int n = best_path_decode(lp, T, C, dw->labels, dw->conf, dw->start, T);
+    if (lattice_too_large(T, n)) {
+        *log_prob = best_alignment_log_prob(lp, T, C);
+        memcpy(dw->end, dw->start, sizeof(int) * (size_t)n);
+        return n;
+    }
+    if (traced && isnan(ctc_align(lp, T, C, dw->labels, n, dw->start, dw->end, NULL))) return -1;
+    *log_prob = ctc_sequence_log_prob(lp, T, C, dw->labels, n, dw->scratch);
+    return n;
+}
+
 crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, const float *lp,
                                  int T, int C, const crnn_params *params, crnn_result *res,
                                  crnn_error *err, decode_trace *trace) {
@@ -201,16 +217,16 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
         }
         fusion.symbol = dw->lm_symbol;
     }
-    int beam = params->decoder == CRNN_DECODE_BEAM;
-    if (params->lm && !beam) {
-        /* The model is weighed in only where the network is unsure of its best path: what it
-           is sure of comes out as it is, and most crops cost no beam search. */
-        int sure_n = best_path_decode(lp, T, C, dw->labels, dw->conf, dw->start, T);
-        beam = !lattice_too_large(T, sure_n) &&
-               ctc_sequence_log_prob(lp, T, C, dw->labels, sure_n, dw->scratch) <
-                   log(CRNN_LM_UNSURE_BELOW);
+    /* Best path first (unless a beam search was asked for): it is the free text, or with a
+       character model, the free text where the network is sure of it. The model is weighed
+       in only where it is not, so most crops cost no beam search. */
+    int search = params->decoder == CRNN_DECODE_BEAM;
+    if (!search) {
+        n = best_path_reading(dw, lp, T, C, trace != NULL, &free_lp);
+        if (n < 0) return out_of_memory(err);
+        search = params->lm && !lattice_too_large(T, n) && free_lp < log(CRNN_LM_UNSURE_BELOW);
     }
-    if (beam) {
+    if (search) {
         const int width = params->decoder == CRNN_DECODE_BEAM ? params->beam_width
                                                               : CRNN_LM_BEAM_WIDTH;
         if (!dw->beam && !(dw->beam = prefix_beam_new())) return out_of_memory(err);
@@ -218,24 +234,16 @@ crnn_status decode_frames_traced(decode_workspace *dw, const crnn_model *m, cons
                                dw->labels, T, NULL);
         if (n < 0) return set_error(err, CRNN_ERR_NOMEM, "out of memory in beam search");
         if (lattice_too_large(T, n)) {
-            n = -1; /* too long to score: best path's text instead */
+            /* too long to score: best path's text instead */
+            n = best_path_reading(dw, lp, T, C, trace != NULL, &free_lp);
+            if (n < 0) return out_of_memory(err);
         } else if (isnan(ctc_align(lp, T, C, dw->labels, n, dw->start, dw->end, dw->conf))) {
             /* confidences as best path defines them, along the text's best alignment */
             return out_of_memory(err);
+        } else {
+            free_lp = ctc_sequence_log_prob(lp, T, C, dw->labels, n, dw->scratch);
         }
     }
-    if (n < 0) {
-        n = best_path_decode(lp, T, C, dw->labels, dw->conf, dw->start, T);
-        if (lattice_too_large(T, n)) {
-            free_lp = best_alignment_log_prob(lp, T, C);
-            memcpy(dw->end, dw->start, sizeof(int) * (size_t)n); /* each run's peak frame */
-            goto scored;
-        }
-        if (trace && isnan(ctc_align(lp, T, C, dw->labels, n, dw->start, dw->end, NULL)))
-            return out_of_memory(err);
-    }
-    free_lp = ctc_sequence_log_prob(lp, T, C, dw->labels, n, dw->scratch);
-scored:
     if (trace) {
         memset(trace, 0, sizeof *trace);
         trace->n_free = trace->n = n;

@@ -48,35 +48,9 @@ float charlm_log_prob(const crnn_lm *lm, uint32_t context, int symbol) {
     return log_prob_from(lm, context, lm->order - 1, symbol);
 }
 
-/* Sorts v[0..n) ascending, tmp of the same size, 8 bits a pass. */
-static void radix_sort(uint32_t *v, uint32_t *tmp, size_t n) {
-    for (int shift = 0; shift < 32; shift += 8) {
-        size_t count[257] = {0};
-        for (size_t i = 0; i < n; i++) count[((v[i] >> shift) & 0xff) + 1]++;
-        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-        for (size_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & 0xff]++] = v[i];
-        memcpy(v, tmp, sizeof *v * n);
-    }
-}
-
-/* Sorted keys with repeats → distinct keys and how often each came (in place; their count). */
-static size_t merge_counts(uint32_t *key, uint32_t *count, size_t n) {
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m && key[m - 1] == key[i]) {
-            count[m - 1] += count[i];
-        } else {
-            key[m] = key[i];
-            count[m] = count[i];
-            m++;
-        }
-    }
-    return m;
-}
-
-/* Sorts (key, count) pairs by key, 8 bits a pass, carrying the counts along. */
-static void radix_sort_pairs(uint32_t *key, uint32_t *count, uint32_t *tk, uint32_t *tc,
-                             size_t n) {
+/* Sorts key[0..n) ascending, 8 bits a pass, carrying count along (NULL: keys alone); tk
+   and tc (NULL with count) are scratch of the same size. */
+static void radix_sort(uint32_t *key, uint32_t *count, uint32_t *tk, uint32_t *tc, size_t n) {
     for (int shift = 0; shift < 32; shift += 8) {
         size_t slot[257] = {0};
         for (size_t i = 0; i < n; i++) slot[((key[i] >> shift) & 0xff) + 1]++;
@@ -84,11 +58,28 @@ static void radix_sort_pairs(uint32_t *key, uint32_t *count, uint32_t *tk, uint3
         for (size_t i = 0; i < n; i++) {
             size_t j = slot[(key[i] >> shift) & 0xff]++;
             tk[j] = key[i];
-            tc[j] = count[i];
+            if (count) tc[j] = count[i];
         }
         memcpy(key, tk, sizeof *key * n);
-        memcpy(count, tc, sizeof *count * n);
+        if (count) memcpy(count, tc, sizeof *count * n);
     }
+}
+
+/* Sorted keys with repeats → the distinct keys in place and how often each came into
+   count_out, adding up count_in (NULL: each key once; count_in may be count_out). */
+static size_t merge_counts(uint32_t *key, const uint32_t *count_in, uint32_t *count_out,
+                           size_t n) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t c = count_in ? count_in[i] : 1;
+        if (m && key[m - 1] == key[i]) {
+            count_out[m - 1] += c;
+        } else {
+            key[m] = key[i];
+            count_out[m++] = c;
+        }
+    }
+    return m;
 }
 
 static void level_free(charlm_level *lv) {
@@ -216,21 +207,13 @@ crnn_lm *charlm_build(const char *text, size_t size, int order, const char *name
     int ok = tk && lm;
     if (ok) {
         lm->order = order;
-        radix_sort(key, tk, n);
+        radix_sort(key, NULL, tk, NULL, n);
         size_t distinct = 0;
         for (size_t i = 0; i < n; i++) distinct += i == 0 || key[i] != key[i - 1];
         count = malloc(sizeof(uint32_t) * distinct);
         ok = count != NULL;
         if (ok) {
-            size_t m = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (m && key[m - 1] == key[i]) {
-                    count[m - 1]++;
-                } else {
-                    key[m] = key[i];
-                    count[m++] = 1;
-                }
-            }
+            size_t m = merge_counts(key, NULL, count, n);
             tc = 2 * m <= n ? tk + m : malloc(sizeof(uint32_t) * m); /* scratch halves */
             own_tc = tc != tk + m;
             n = m;
@@ -245,8 +228,8 @@ crnn_lm *charlm_build(const char *text, size_t size, int order, const char *name
             if (len < order - 1) {
                 const uint32_t mask = context_mask(len + 1);
                 for (size_t i = 0; i < n; i++) key[i] &= mask;
-                radix_sort_pairs(key, count, tk, tc, n);
-                n = merge_counts(key, count, n);
+                radix_sort(key, count, tk, tc, n);
+                n = merge_counts(key, count, count, n);
             }
             keys_at[len] = malloc(sizeof(uint32_t) * n);
             cnt_at[len] = malloc(sizeof(uint32_t) * n);
