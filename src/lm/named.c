@@ -13,15 +13,9 @@ extern const unsigned char lm_en_data[];
 extern const size_t lm_en_size;
 
 crnn_lm *crnn_lm_load_named(const char *name_or_path, int order, crnn_error *err) {
-    if (name_or_path && !strcmp(name_or_path, LEXICON_BUILTIN_NAME) && order == CRNN_LM_ORDER &&
-        lm_en_size > 0) {
-        char path[PATH_MAX + 128];
-        crnn_error ignored;
-        /* a file called "en" in the current folder is what the user meant */
-        if (!lexicon_named_path(name_or_path, path, sizeof path, &ignored) ||
-            strcmp(path, name_or_path) != 0)
-            return charlm_table_read(lm_en_data, lm_en_size, "en (built in)", err);
-    }
+    /* "en" (and no file of that name here): the tables the build counted */
+    if (lexicon_is_builtin(name_or_path) && order == CRNN_LM_ORDER && lm_en_size > 0)
+        return charlm_table_read(lm_en_data, lm_en_size, "en (built in)", err);
     char path[PATH_MAX + 128];
     if (lexicon_named_path(name_or_path, path, sizeof path, err))
         return crnn_lm_load(path, order, err);
