@@ -225,15 +225,11 @@ char *constrained_recase(const constrained_workspace *w, const crnn_model *m, co
                          const int *end, int n) {
     uint32_t *cps = malloc(sizeof *cps * (size_t)(n ? n : 1));
     char *text = malloc(4 * (size_t)n + 1);
-    if (cps && text && utf8_to_codepoints(word, cps, n) != n) { /* not the labels' word */
+    const int allocated = cps && text;
+    if (!allocated || utf8_to_codepoints(word, cps, n) != n) {
         free(cps);
         free(text);
-        return strdup(word);
-    }
-    if (!cps || !text) {
-        free(cps);
-        free(text);
-        return NULL;
+        return allocated ? strdup(word) : NULL; /* not the labels' word: as written */
     }
     size_t len = 0;
     for (int i = 0; i < n; i++) {
