@@ -5,7 +5,8 @@
 #
 # Usage: scripts/install-fonts.sh [MANIFEST]     (default MANIFEST: fonts.manifest)
 # Safe to re-run: apt-get skips what is installed, the manifest is rewritten whole.
-# Set SKIP_APT=1 to only rewrite the manifest. The manifest also lists the fonts under
+# Set SKIP_APT=1 to only rewrite the manifest. A line may carry the font's category after a
+# tab (see below). The manifest also lists the fonts under
 # fonts/google (scripts/install-google-fonts.sh) when that folder exists, and under the folders
 # in EXTRA_FONT_DIRS (space-separated).
 set -eu
@@ -49,7 +50,13 @@ tmp="$manifest.tmp.$$"
 google="$(cd "$(dirname "$0")/.." && pwd)/fonts/google"
 [ -d "$google" ] || google=
 # shellcheck disable=SC2086  # EXTRA_FONT_DIRS is a list
+# A font whose folder holds a file `category` (Google Fonts families: sans-serif, serif,
+# display, handwriting, monospace) gets it after a tab: the generator weighs kinds by it.
 find /usr/share/fonts/truetype /usr/share/fonts/opentype $google ${EXTRA_FONT_DIRS:-} -type f \
-     \( -iname '*.ttf' -o -iname '*.otf' \) 2>/dev/null | LC_ALL=C sort -u > "$tmp"
+     \( -iname '*.ttf' -o -iname '*.otf' \) 2>/dev/null | LC_ALL=C sort -u |
+while IFS= read -r font; do
+    category=$(head -n 1 "$(dirname "$font")/category" 2>/dev/null || true)
+    if [ -n "$category" ]; then printf '%s\t%s\n' "$font" "$category"; else printf '%s\n' "$font"; fi
+done > "$tmp"
 mv "$tmp" "$manifest"
 echo "install-fonts: $(wc -l < "$manifest") font files listed in $manifest"

@@ -13,7 +13,8 @@
 # The family list comes from @expo-google-fonts/dev (~2,000 families). A family is kept if its
 # metadata lists the "latin" subset; others, and packages that fail to download, are skipped
 # with a note in DIR/skipped.txt. Re-running only fetches families not done before (each done
-# family leaves DIR/<family>/.done, each skipped one a line in DIR/skipped.txt), so it is cheap.
+# family leaves DIR/<family>/.done and its category in DIR/<family>/category, each skipped one
+# a line in DIR/skipped.txt), so it is cheap.
 # Needs node + npm (Debian: nodejs, npm; for the family list and the registry's address), curl
 # and network access to the npm registry; the unit tests and CI do not need these fonts.
 set -euo pipefail
@@ -60,7 +61,7 @@ console.log([...ids].sort().map((id) =>
 if [ -n "${LIMIT:-}" ]; then head -n "$LIMIT" "$work/families.txt" > "$work/f" && mv "$work/f" "$work/families.txt"; fi
 touch "$dir/skipped.txt"
 todo=$(while read -r fam alts; do
-    [ -e "$dir/$fam/.done" ] && continue
+    [ -e "$dir/$fam/.done" ] && [ -e "$dir/$fam/category" ] && continue
     grep -q "^$fam	" "$dir/skipped.txt" && continue
     echo "$fam${alts:+ $alts}"
 done < "$work/families.txt")
@@ -91,18 +92,25 @@ fetch_one() {
     if ! tr -d ' \n' < "$tmp/package/metadata.json" | grep -q '"subsets":\[[^]]*"latin"'; then
         skip "no latin subset"; return 0
     fi
+    # Google's own classification (sans-serif, serif, display, handwriting, monospace): the
+    # manifest carries it, and the generator draws each kind about as often as signs use it.
+    category=$(tr -d ' \n' < "$tmp/package/metadata.json" | sed -n 's/.*"category":"\([a-z-]*\)".*/\1/p')
     mkdir -p "$dir/$fam"
+    # A running generator maps its font files: a file in place is replaced (new file, then
+    # rename), never overwritten, or the generator would die of SIGBUS mid-run.
+    put() { cp "$1" "$dir/$fam/.incoming" && mv -f "$dir/$fam/.incoming" "$dir/$fam/$(basename "$1")"; }
+    echo "$category" > "$dir/$fam/category" # empty where the metadata names none
     n=0
     for style in 400Regular 700Bold 400Regular_Italic 900Black 800ExtraBold 300Light 100Thin; do
         [ "$n" -ge "$MAX_STYLES" ] && break
         f=$(find "$tmp/package" -name "*_$style.ttf" | LC_ALL=C sort | head -n 1)
         [ -n "$f" ] || continue
-        cp "$f" "$dir/$fam/"
+        put "$f"
         n=$((n + 1))
     done
     if [ "$n" = 0 ]; then # display faces with only odd weights: take the first file there is
         f=$(find "$tmp/package" -name "*.ttf" | LC_ALL=C sort | head -n 1)
-        [ -n "$f" ] && cp "$f" "$dir/$fam/" && n=1
+        [ -n "$f" ] && put "$f" && n=1
     fi
     cp "$tmp/package/LICENSE_FONT" "$dir/$fam/" 2>/dev/null || true
     rm -rf "$tmp"

@@ -2,6 +2,7 @@
    what was drawn (stacked vertical words too), no blank samples, text inside the crop,
    charsets and word lists honoured, files written correctly, errors named. Needs the fonts of scripts/install-fonts.sh; never /work/shared. */
 #include <lmdb.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,52 @@ static void test_errors(void) {
     synth_free(NULL);
 }
 
+/* A manifest's categories set how often each family is drawn: one handwriting family and two
+   sans-serif ones share the classified families' draws 0.06 : 0.50 (the shares of kinds
+   present), an unclassified family keeps an even family's share. Weights (sum 4, one per
+   family): handwriting 0.06/0.56 × 3 = 0.32, each sans 0.50/0.56 × 3 / 2 = 1.34, other 1. */
+static void test_font_kinds(void) {
+    static const char *const family[4] = {"DejaVu Sans", "Liberation Sans", "Liberation Serif",
+                                          "DejaVu Serif"};
+    const double expect[4] = {0.3214 / 4, 1.3393 / 4, 1.3393 / 4, 1.0 / 4};
+    char man[400];
+    snprintf(man, sizeof man, "%s/kinds.manifest", tmpdir);
+    const char *text = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf\thandwriting\n"
+                       "# a comment line\n"
+                       "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf\tsans-serif\n"
+                       "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf\tsans-serif\n"
+                       "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf\n";
+    CHECK(write_file_atomic(man, text, strlen(text), NULL) == CRNN_OK);
+    synth_config c = base_config(5);
+    c.font_manifest = man;
+    synth *s = make(&c);
+    CHECK(s != NULL && synth_num_fonts(s) == 4);
+    int count[4] = {0}, other = 0;
+    const int n = 1500;
+    for (int i = 0; s && i < n; i++) {
+        synth_sample smp;
+        CHECK(synth_next(s, &smp) == CRNN_OK);
+        synth_info info;
+        synth_last_info(s, &info);
+        int k = 0;
+        while (k < 4 && strcmp(info.font_family, family[k])) k++;
+        if (k < 4) count[k]++;
+        else other++;
+    }
+    CHECK(other == 0);
+    for (int k = 0; k < 4; k++) /* ±0.035 is over 4 standard deviations at n = 1500 */
+        CHECK_MSG(fabs((double)count[k] / n - expect[k]) < 0.035, "%s drawn %d of %d times, expected %.3f",
+                  family[k], count[k], n, expect[k]);
+    synth_free(s);
+
+    crnn_error err;
+    text = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf\tsans-serif\n"
+           "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf\tcursive\n";
+    CHECK(write_file_atomic(man, text, strlen(text), NULL) == CRNN_OK);
+    CHECK(synth_new(&c, &err) == NULL);
+    CHECK_MSG(strstr(err.message, "kinds.manifest:2") && strstr(err.message, "'cursive'"), "%s", err.message);
+}
+
 static void test_no_backgrounds_and_heights(void) {
     static const char *const none[] = {NULL};
     synth_config c = base_config(9);
@@ -474,6 +521,7 @@ int main(void) {
     RUN(test_vertical);
     RUN(test_charset_and_wordlist);
     RUN(test_errors);
+    RUN(test_font_kinds);
     RUN(test_no_backgrounds_and_heights);
     RUN(test_write_dir_and_lmdb);
     RUN(test_write_dir_colour);

@@ -72,23 +72,57 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static crnn_status read_manifest(const char *path, strlist *out, crnn_error *err) {
+/* Share of each kind among the words drawn, as on signs, shop fronts and posters: mostly
+   sans-serif, then serif and display faces, little handwriting or monospace. Kinds absent
+   from the manifest give their share to the others. */
+static const double KIND_SHARE[FONT_KINDS] = {0, 0.50, 0.20, 0.20, 0.06, 0.04};
+static const char *const KIND_NAME[FONT_KINDS] = {"", "sans-serif", "serif", "display",
+                                                  "handwriting", "monospace"};
+
+/* Lines "path" or "path<TAB>kind"; '#' starts a comment line. kinds[i] belongs to out->v[i]. */
+static crnn_status read_manifest(const char *path, strlist *out, int **kinds, crnn_error *err) {
     unsigned char *data;
     size_t size;
     crnn_status st = read_file(path, 16u << 20, &data, &size, err);
     if (st) return st;
+    int cap = 0, lineno = 0;
     char *line = (char *)data;
-    while (line && *line) {
+    while (line && *line && st == CRNN_OK) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
+        lineno++;
         size_t n = strlen(line);
         while (n && isspace((unsigned char)line[n - 1])) line[--n] = 0;
         while (*line && isspace((unsigned char)*line)) line++;
-        if (*line && *line != '#' && out->n < MAX_FONTS) strlist_push(out, line);
+        if (*line && *line != '#' && out->n < MAX_FONTS) {
+            int kind = FONT_KIND_NONE;
+            char *tab = strchr(line, '\t');
+            if (tab) {
+                *tab = 0;
+                const char *name = tab + 1;
+                while (*name == '\t' || *name == ' ') name++;
+                for (kind = FONT_KINDS - 1; kind > FONT_KIND_NONE; kind--)
+                    if (!strcmp(name, KIND_NAME[kind])) break;
+                if (kind == FONT_KIND_NONE) {
+                    st = set_error(err, CRNN_ERR_FORMAT,
+                                   "%s:%d: unknown font category '%.40s' (sans-serif, serif, "
+                                   "display, handwriting or monospace)", path, lineno, name);
+                    break;
+                }
+            }
+            if (out->n == cap) {
+                cap = cap ? 2 * cap : 256;
+                int *k = realloc(*kinds, (size_t)cap * sizeof *k);
+                if (!k) { st = set_error(err, CRNN_ERR_NOMEM, "synth: out of memory"); break; }
+                *kinds = k;
+            }
+            (*kinds)[out->n] = kind;
+            if (!strlist_push(out, line)) { st = set_error(err, CRNN_ERR_NOMEM, "synth: out of memory"); break; }
+        }
         line = nl ? nl + 1 : NULL;
     }
     free(data);
-    return CRNN_OK;
+    return st;
 }
 
 /* Family name from the name table: typographic family (16) if present, else family (1). */
@@ -297,14 +331,40 @@ static void sort_by_family(int *v, int n, const synth_font *fonts, int *tmp) {
     memcpy(v, tmp, (size_t)n * sizeof *v);
 }
 
+/* Where the manifest classified families, each kind gets KIND_SHARE of the classified
+   families' draws (spread evenly over its families); unclassified families keep one draw's
+   weight each, so the balance between classified and other fonts stays by family count. */
+static crnn_status weigh_families(synth_fontset *fs, crnn_error *err) {
+    int count[FONT_KINDS] = {0}, classified = 0;
+    for (int g = 0; g < fs->ngroups; g++) count[fs->fonts[fs->groups[fs->group_off[g]]].kind]++;
+    double share = 0;
+    for (int k = 1; k < FONT_KINDS; k++)
+        if (count[k]) share += KIND_SHARE[k], classified += count[k];
+    if (!classified) return CRNN_OK;
+    if (!(fs->group_cum = malloc((size_t)fs->ngroups * sizeof *fs->group_cum)))
+        return set_error(err, CRNN_ERR_NOMEM, "synth: out of memory");
+    double total = 0;
+    for (int g = 0; g < fs->ngroups; g++) {
+        int k = fs->fonts[fs->groups[fs->group_off[g]]].kind;
+        total += k == FONT_KIND_NONE ? 1.0 : KIND_SHARE[k] / share * classified / count[k];
+        fs->group_cum[g] = total;
+    }
+    return CRNN_OK;
+}
+
 crnn_status fontset_load(synth_fontset *fs, const char *manifest, float cap_px, crnn_error *err) {
     memset(fs, 0, sizeof *fs);
     fs->cap_px = cap_px;
     fs->cache_budget = 96u << 20;
     strlist paths = {0};
+    int *kinds = NULL;
     if (manifest) {
-        crnn_status st = read_manifest(manifest, &paths, err);
-        if (st) return st;
+        crnn_status st = read_manifest(manifest, &paths, &kinds, err);
+        if (st) {
+            strlist_free(&paths);
+            free(kinds);
+            return st;
+        }
     } else {
         scan_dir("/usr/share/fonts/truetype", &paths, 0);
         scan_dir("/usr/share/fonts/opentype", &paths, 0);
@@ -314,10 +374,15 @@ crnn_status fontset_load(synth_fontset *fs, const char *manifest, float cap_px, 
     }
     if (paths.n && !(fs->fonts = calloc((size_t)paths.n, sizeof *fs->fonts))) {
         strlist_free(&paths);
+        free(kinds);
         return set_error(err, CRNN_ERR_NOMEM, "synth: out of memory for %d fonts", paths.n);
     }
     for (int i = 0; i < paths.n; i++)
-        if (load_one(&fs->fonts[fs->n], paths.v[i], cap_px)) fs->n++;
+        if (load_one(&fs->fonts[fs->n], paths.v[i], cap_px)) {
+            fs->fonts[fs->n].kind = kinds ? (synth_font_kind)kinds[i] : FONT_KIND_NONE;
+            fs->n++;
+        }
+    free(kinds);
     if (fs->n == 0) {
         crnn_status st = set_error(
             err, CRNN_ERR_IO,
@@ -344,7 +409,21 @@ crnn_status fontset_load(synth_fontset *fs, const char *manifest, float cap_px, 
         if (i == 0 || strcmp(fs->fonts[fs->groups[i]].family, fs->fonts[fs->groups[i - 1]].family))
             fs->group_off[fs->ngroups++] = i;
     fs->group_off[fs->ngroups] = fs->n;
-    return CRNN_OK;
+    crnn_status st = weigh_families(fs, err);
+    if (st) fontset_free(fs);
+    return st;
+}
+
+int fontset_pick_family(const synth_fontset *fs, rng_t *r) {
+    if (!fs->group_cum) return rng_int(r, 0, fs->ngroups - 1);
+    double u = rng_uniform(r) * fs->group_cum[fs->ngroups - 1];
+    int lo = 0, hi = fs->ngroups - 1; /* first family whose cumulative weight exceeds u */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (fs->group_cum[mid] > u) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
 }
 
 void fontset_free(synth_fontset *fs) {
@@ -356,6 +435,7 @@ void fontset_free(synth_fontset *fs) {
     free(fs->fonts);
     free(fs->groups);
     free(fs->group_off);
+    free(fs->group_cum);
     memset(fs, 0, sizeof *fs);
 }
 

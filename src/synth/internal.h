@@ -25,9 +25,23 @@ typedef struct {
     uint8_t bmp[];
 } synth_glyph;
 
+/* Google Fonts' classification of a family, given in the font manifest after a tab. Real
+   signs are mostly sans-serif; a font library is not (a fifth of Google Fonts is handwriting),
+   so the generator draws each kind at the share signs have (fonts.c: KIND_SHARE). */
+typedef enum {
+    FONT_KIND_NONE, /* not classified (Debian fonts, system scan): drawn by family as before */
+    FONT_KIND_SANS,
+    FONT_KIND_SERIF,
+    FONT_KIND_DISPLAY,
+    FONT_KIND_HANDWRITING,
+    FONT_KIND_MONOSPACE,
+    FONT_KINDS
+} synth_font_kind;
+
 typedef struct {
     char *path;
     char family[64];
+    synth_font_kind kind;
     unsigned char *data; /* mmap'ed file */
     size_t size;
     stbtt_fontinfo info;
@@ -46,6 +60,7 @@ typedef struct {
     int *groups;     /* font indices sorted by family */
     int *group_off;  /* ngroups + 1 offsets into groups */
     int ngroups;
+    double *group_cum; /* ngroups cumulative family weights; NULL: every family alike */
     float cap_px;
     size_t cache_bytes, cache_budget;
 } synth_fontset;
@@ -57,6 +72,8 @@ int font_has(const synth_font *f, uint32_t cp);
    out. */
 const synth_glyph *fontset_glyph(synth_fontset *fs, int font, uint32_t cp);
 float font_kern(const synth_font *f, int g1, int g2);
+/* A family (index into group_off) at random, by kind share where the manifest gave kinds. */
+int fontset_pick_family(const synth_fontset *fs, rng_t *r);
 
 /* ---- labels (text.c) ---------------------------------------------------------------------- */
 

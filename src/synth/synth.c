@@ -103,7 +103,7 @@ static int font_covers(const synth_font *f, const uint32_t *cps, int n) {
 static int pick_font(synth *s, const uint32_t *cps, int n) {
     const synth_fontset *fs = &s->fonts;
     for (int t = 0; t < 40; t++) {
-        int g = rng_int(&s->rng, 0, fs->ngroups - 1);
+        int g = fontset_pick_family(fs, &s->rng);
         int a = fs->group_off[g], b = fs->group_off[g + 1];
         int f = fs->groups[rng_int(&s->rng, a, b - 1)];
         if (font_covers(&fs->fonts[f], cps, n)) return f;
