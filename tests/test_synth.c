@@ -191,22 +191,28 @@ static void check_label(const synth *s, const synth_sample *smp, int max_len, co
     free(data);
 }
 
-/* Range and spread of the brightness (stb_image's grey of a colour sample). */
+/* Range and spread of the brightness, or for a colour sample of the channel that varies most:
+   colour text may differ from its background in hue alone, as the colour contrast floor
+   allows. */
 static void pixel_stats(const synth_sample *smp, double *range, double *sd) {
-    int lo = 255, hi = 0, c = smp->channels == 3 ? 3 : 1;
-    double sum = 0, sq = 0, n = (double)smp->width * smp->height;
-    for (int y = 0; y < smp->height; y++)
-        for (int x = 0; x < smp->width; x++) {
-            const uint8_t *p = smp->pixels + (size_t)y * (size_t)smp->stride + (size_t)x * (size_t)c;
-            int v = c == 3 ? (p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8 : p[0];
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-            sum += v;
-            sq += (double)v * v;
-        }
-    *range = hi - lo;
-    double m = sum / n;
-    *sd = sqrt(sq / n - m * m);
+    const int c = smp->channels == 3 ? 3 : 1;
+    *range = *sd = 0;
+    for (int plane = 0; plane < c; plane++) {
+        int lo = 255, hi = 0;
+        double sum = 0, sq = 0, n = (double)smp->width * smp->height;
+        for (int y = 0; y < smp->height; y++)
+            for (int x = 0; x < smp->width; x++) {
+                const uint8_t *p = smp->pixels + (size_t)y * (size_t)smp->stride + (size_t)x * (size_t)c;
+                int v = p[plane];
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+                sum += v;
+                sq += (double)v * v;
+            }
+        double m = sum / n;
+        if (hi - lo > *range) *range = hi - lo;
+        if (sqrt(sq / n - m * m) > *sd) *sd = sqrt(sq / n - m * m);
+    }
 }
 
 static void labels_boxes_contrast(int channels) {

@@ -21,6 +21,7 @@ struct synth {
     uint32_t cps[SYNTH_MAX_LABEL + 1], drawn[SYNTH_MAX_LABEL + 1];
     int ncps, ndrawn, font, vertical;
     float box[4];
+    float severity; /* camera_severity of the crop being drawn */
     char label[4 * SYNTH_MAX_LABEL + 1];
 };
 
@@ -201,9 +202,9 @@ static void sample_colours(synth *s, synth_style *st, background_kind kind, rgb 
         fg = rng_chance(r, 0.4f) ? rgb_grey(y) : rgb_random_at_luma(r, y);
     }
     /* Most samples are well readable, some faint; a busy background needs more contrast. */
-    float floor = rng_chance(r, 0.9f) ? rng_range(r, 32, 64) : rng_range(r, 18, 32);
+    float floor = rng_chance(r, 0.9f) ? rng_range(r, 40, 80) : rng_range(r, 24, 40);
     if (s->cfg.clean) floor = fmaxf(floor, 80.0f);
-    floor = fmaxf(floor, fminf(1.0f * bg_sd + 12.0f, 160.0f));
+    floor = fmaxf(floor, fminf(1.5f * bg_sd + 16.0f, 160.0f));
     float dy = fabsf(rgb_luma(fg) - bg_y);
     if (s->cfg.channels == 3) {
         float d2 = 0;
@@ -374,32 +375,50 @@ static void occlude(synth *s, fimg *img) {
     }
 }
 
+/* How good the camera was, for the whole crop. Real degradations come together: a phone at
+   dusk gives blur, noise and JPEG at once, a good photo none of them. One draw per crop
+   scales the chance of every camera effect, so that half the crops are nearly clean and a
+   sixth carry several defects, as real crops do, instead of every crop getting an even spread
+   of independent ones. */
+static float camera_severity(rng_t *r) {
+    int k = rng_int(r, 0, 99);
+    return k < 50 ? 0.3f : k < 85 ? 1.0f : 1.8f;
+}
+
+static int effect(rng_t *r, float p, float severity, float cap) {
+    return rng_chance(r, fminf(p * severity, cap));
+}
+
 /* What a camera does to the word: light, size, focus, motion, noise. */
 static void camera_effects(synth *s, fimg *img) {
     rng_t *r = &s->rng;
     const float k = (float)img->h / 32.0f; /* effect sizes are tuned at 32 px */
-    /* Each degradation alone is common in real crops; all of them at once is rare, so the
-       probabilities are moderate and independent. */
-    if (rng_chance(r, 0.3f)) fx_illumination(img, r, rng_range(r, 0.1f, 0.5f));
+    const float sev = s->severity;
+    if (effect(r, 0.3f, sev, 0.6f)) fx_illumination(img, r, rng_range(r, 0.1f, 0.5f));
     /* Incidental text is often tiny: 5–12 px high in the photo, enlarged by the reader. */
     float text_h = s->box[3] - s->box[1];
-    int tiny = rng_chance(r, 0.12f) && text_h > 14;
+    int tiny = effect(r, 0.12f, sev, 0.3f) && text_h > 14;
     if (tiny) fx_down_up(img, rng_range(r, 5.0f, 12.0f) / text_h, &s->tmp);
-    int blur = rng_int(r, 0, 99);
-    if (blur < 35) fx_gaussian_blur(img, rng_range(r, 0.3f, 1.1f) * k, &s->tmp);
-    else if (blur < 43) fx_gaussian_blur(img, rng_range(r, 1.1f, 2.0f) * k, &s->tmp); /* defocus */
-    int motion = rng_int(r, 0, 99);
-    if (motion < 12)
-        fx_motion_blur(img, (motion < 8 ? rng_range(r, 1.5f, 3.5f) : rng_range(r, 3.5f, 6.0f)) * k,
+    /* Tiny text is blurred by its own enlargement; a defocus on top leaves nothing a person
+       could read, and a crop in a labelled set was read by a person. */
+    float u = rng_uniform(r), p_mild = fminf(0.35f * sev, 0.6f), p_defocus = tiny ? 0 : fminf(0.08f * sev, 0.15f);
+    int blurred = u < p_mild + p_defocus;
+    if (u < p_mild) fx_gaussian_blur(img, rng_range(r, 0.3f, 1.1f) * k, &s->tmp);
+    else if (blurred) fx_gaussian_blur(img, rng_range(r, 1.1f, 2.0f) * k, &s->tmp); /* defocus */
+    if (effect(r, 0.12f, sev, 0.3f))
+        fx_motion_blur(img, (rng_chance(r, 0.67f) ? rng_range(r, 1.5f, 3.5f) : rng_range(r, 3.5f, 5.0f)) * k,
                        rng_range(r, 0, 3.1416f), &s->tmp);
-    if (!tiny && rng_chance(r, blur < 43 ? 0.15f : 0.3f)) fx_down_up(img, rng_range(r, 0.4f, 0.8f), &s->tmp);
-    if (rng_chance(r, 0.5f)) fx_noise(img, r, rng_chance(r, 0.7f) ? rng_range(r, 1, 5) : rng_range(r, 5, 12));
+    if (!tiny && effect(r, blurred ? 0.15f : 0.3f, sev, 0.5f)) fx_down_up(img, rng_range(r, 0.4f, 0.8f), &s->tmp);
+    if (effect(r, 0.5f, sev, 0.9f)) fx_noise(img, r, rng_chance(r, 0.7f) ? rng_range(r, 1, 5) : rng_range(r, 5, 12));
 }
 
 static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
     rng_t *r = &s->rng;
     const int W = img->w, H = img->h, C = s->cfg.channels;
-    if (!s->cfg.clean) camera_effects(s, img);
+    if (!s->cfg.clean) {
+        s->severity = camera_severity(r);
+        camera_effects(s, img);
+    }
     size_t n = (size_t)W * (size_t)H;
     if (n * (size_t)C > s->out_cap) {
         uint8_t *o = realloc(s->out, n * (size_t)C);
@@ -417,7 +436,7 @@ static crnn_status finish(synth *s, fimg *img, synth_sample *out) {
         else /* exactly what stb_image makes of an RGB pixel when asked for grey */
             s->out[i] = (uint8_t)((q[0] * 77 + q[1] * 150 + q[2] * 29) >> 8);
     }
-    if (!s->cfg.clean && rng_chance(r, 0.35f)) fx_jpeg(s->out, W, H, C, rng_int(r, 10, 70));
+    if (!s->cfg.clean && effect(r, 0.35f, s->severity, 0.9f)) fx_jpeg(s->out, W, H, C, rng_int(r, 10, 70));
     size_t o = 0;
     for (int i = 0; i < s->ndrawn; i++) o += (size_t)utf8_encode(s->drawn[i], s->label + o);
     s->label[o] = 0;
