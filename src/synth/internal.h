@@ -26,7 +26,7 @@ typedef struct {
 } synth_glyph;
 
 /* Google Fonts' classification of a family, given in the font manifest after a tab. Real
-   signs are mostly sans-serif; a font library is not (a fifth of Google Fonts is handwriting),
+   signs are mostly sans-serif; a font library is not (Google Fonts is 14 % handwriting),
    so the generator draws each kind at the share signs have (fonts.c: KIND_SHARE). */
 typedef enum {
     FONT_KIND_NONE, /* not classified (Debian fonts, system scan): drawn by family as before */
